@@ -1,0 +1,191 @@
+"""The check contract (v1): JSON request -> engine Question, engine Answer -> JSON response.
+
+One translation shared by the CLI (`visafree check`), the HTTP API (`POST /api/v1/check`) and
+anything else that speaks v1, so the field names and error codes live in one place.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from visafree.engine import Answer, InputError, Note, Passport, Question, Regime, Stay, check
+from visafree.engine.regime import PASSPORT_TYPES
+
+ERROR_CODES = (
+    "invalid_date", "exit_before_entry", "overlapping_stays", "multiple_open_stays",
+    "unknown_regime", "invalid_request",
+)
+REQUEST_FIELDS = {"regime", "nationality", "destination", "passport", "stays", "on", "planned", "trip_days"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes beyond which a request is absurd and refused (`invalid_request`)."""
+
+    max_stays: int = 10_000
+    max_planned: int = 100
+    min_date: dt.date = dt.date(1900, 1, 1)
+    max_date: dt.date = dt.date(2200, 12, 31)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _date(value: Any, field: str, limits: Limits, required: bool = True) -> dt.date | None:
+    if value is None and not required:
+        return None
+    if value is None:
+        raise InputError("invalid_request", f"{field} is required", field)
+    if not isinstance(value, str):
+        raise InputError("invalid_date", f"{field}: expected a date as YYYY-MM-DD, got {value!r}", field)
+    try:
+        if len(value) != 10:
+            raise ValueError
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError("invalid_date", f"{field}: {value!r} is not a date (YYYY-MM-DD)", field) from None
+    if not limits.min_date <= day <= limits.max_date:
+        raise InputError(
+            "invalid_request",
+            f"{field}: {value} is outside the supported range {limits.min_date}..{limits.max_date}",
+            field,
+        )
+    return day
+
+
+def _country(value: Any, field: str) -> str:
+    if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()):
+        raise InputError("invalid_request", f"{field}: expected an ISO 3166-1 alpha-3 code such as KAZ, got {value!r}", field)
+    return value.upper()
+
+
+def _stays(value: Any, field: str, limits: Limits, maximum: int) -> tuple[Stay, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError("invalid_request", f"{field}: expected a list of {{entry, exit}}", field)
+    if len(value) > maximum:
+        raise InputError("invalid_request", f"{field}: {len(value)} items, at most {maximum} are accepted", field)
+    stays = []
+    for i, item in enumerate(value):
+        where = f"{field}[{i}]"
+        if not isinstance(item, Mapping):
+            raise InputError("invalid_request", f"{where}: expected an object with entry and exit", where)
+        unknown = set(item) - {"entry", "exit"}
+        if unknown:
+            raise InputError("invalid_request", f"{where}: unknown field(s) {', '.join(sorted(unknown))}", where)
+        stays.append(
+            Stay(_date(item.get("entry"), f"{where}.entry", limits), _date(item.get("exit"), f"{where}.exit", limits, required=False))
+        )
+    return tuple(stays)
+
+
+def parse_request(
+    data: Any, regimes: Mapping[str, Regime], limits: Limits = DEFAULT_LIMITS
+) -> Question:
+    """Turn a v1 request into a Question, or raise InputError naming the field."""
+    if not isinstance(data, Mapping):
+        raise InputError("invalid_request", "the request must be a JSON object", None)
+    unknown = set(data) - REQUEST_FIELDS
+    if unknown:
+        raise InputError("invalid_request", f"unknown field(s): {', '.join(sorted(unknown))}", sorted(unknown)[0])
+    regime_id = data.get("regime")
+    if not isinstance(regime_id, str):
+        raise InputError("invalid_request", "regime is required (e.g. \"vn-kz\")", "regime")
+    if regime_id not in regimes:
+        raise InputError("unknown_regime", f"unknown regime {regime_id!r}; known: {', '.join(sorted(regimes))}", "regime")
+    passport = None
+    raw_passport = data.get("passport")
+    if raw_passport is not None:
+        if not isinstance(raw_passport, Mapping):
+            raise InputError("invalid_request", "passport: expected {type, expires}", "passport")
+        unknown = set(raw_passport) - {"type", "expires", "issued"}
+        if unknown:
+            raise InputError("invalid_request", f"passport: unknown field(s) {', '.join(sorted(unknown))}", "passport")
+        kind = raw_passport.get("type", "ordinary")
+        if kind not in PASSPORT_TYPES:
+            raise InputError("invalid_request", f"passport.type: expected one of {', '.join(PASSPORT_TYPES)}", "passport.type")
+        passport = Passport(
+            kind,
+            _date(raw_passport.get("expires"), "passport.expires", limits),
+            _date(raw_passport.get("issued"), "passport.issued", limits, required=False),
+        )
+    trip_days = data.get("trip_days")
+    if trip_days is not None and (not isinstance(trip_days, int) or isinstance(trip_days, bool) or not 1 <= trip_days <= 100_000):
+        raise InputError("invalid_request", "trip_days: expected a whole number of days from 1 to 100000", "trip_days")
+    return Question(
+        regime=regimes[regime_id],
+        nationality=_country(data.get("nationality"), "nationality"),
+        destination=_country(data.get("destination"), "destination"),
+        on=_date(data.get("on"), "on", limits),
+        stays=_stays(data.get("stays", []), "stays", limits, limits.max_stays),
+        passport=passport,
+        planned=_stays(data.get("planned"), "planned", limits, limits.max_planned),
+        trip_days=trip_days,
+    )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def render_note(note: Note, translate: Callable[[str], str] | None = None, format_value=None) -> dict:
+    return {
+        "rule": note.rule,
+        "code": note.code,
+        "text": note.render(translate or (lambda s: s), format_value),
+        "params": {k: (_iso(v) if isinstance(v, dt.date) else v) for k, v in note.params},
+    }
+
+
+def render_answer(answer: Answer, translate: Callable[[str], str] | None = None, format_value=None) -> dict:
+    """The v1 response. Field names are fixed by the contract; extra fields are additive."""
+    body: dict[str, Any] = {
+        "regime": answer.regime,
+        "on": _iso(answer.on),
+        "window": {"start": _iso(answer.window_start), "end": _iso(answer.window_end)},
+        "days_used": answer.days_used,
+        "days_remaining": answer.days_remaining,
+        "in_country": answer.in_country,
+        "current_stay": None,
+        "overstay_days": answer.overstay_days,
+        "violations": [
+            {"date": _iso(v.date), "rule": v.rule, "code": v.code, "days": v.days, "stay": v.stay}
+            for v in answer.violations
+        ],
+        "stays": [
+            {"entry": _iso(s.entry), "exit": _iso(s.exit), "days": s.days,
+             "first_violation": _iso(s.first_violation), "violation": s.violation_rule,
+             "overstay_days": s.overstay_days}
+            for s in answer.stays
+        ],
+        "passport_judged": answer.passport_judged,
+        "convention": {"entry_day_counts": answer.entry_day_counts},
+        "explanation": [render_note(n, translate, format_value) for n in answer.explanation],
+    }
+    if answer.current_stay is not None:
+        c = answer.current_stay
+        body["current_stay"] = {"entry": _iso(c.entry), "day": c.day, "latest_exit": _iso(c.latest_exit),
+                                "limited_by": c.limited_by}
+    if answer.planned is not None:
+        body["planned"] = [
+            {"entry": _iso(p.entry), "exit": _iso(p.exit), "ok": p.ok, "reasons": list(p.reasons),
+             "latest_exit": _iso(p.latest_exit), "limited_by": p.limited_by}
+            for p in answer.planned
+        ]
+    if answer.earliest_entry is not None:
+        e = answer.earliest_entry
+        body["earliest_entry"] = {"trip_days": e.trip_days, "date": _iso(e.date), "reasons": list(e.reasons)}
+    return body
+
+
+def render_error(error: InputError) -> dict:
+    return {"error": {"code": error.code, "message": error.message, "field": error.field}}
+
+
+def run_check(data: Any, regimes: Mapping[str, Regime], limits: Limits = DEFAULT_LIMITS, translate=None, format_value=None) -> dict:
+    """Request JSON in, response JSON out; raises InputError for a bad request."""
+    return render_answer(check(parse_request(data, regimes, limits)), translate, format_value)

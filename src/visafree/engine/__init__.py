@@ -1,0 +1,22 @@
+"""The pure core of visafree: standard library only, no I/O, no clock, no globals.
+
+    from visafree.engine import Question, Stay, check
+    answer = check(Question(regime, "KAZ", "VNM", on=date(2024, 8, 15), stays=(Stay(...),)))
+"""
+
+from .check import (
+    ENTRY_REASONS, NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT,
+    WINDOW_LIMIT, Answer, CurrentStay, EarliestEntry, EntryVerdict, InputError, Passport, Question,
+    Stay, StayReport, Violation, add_months, check, earliest_entry, judge_entry,
+)
+from .explain import MESSAGES, Note
+from .presence import Presence
+from .regime import Regime, RegimeError, RuleSet, parse_regime
+
+__all__ = [
+    "ENTRY_REASONS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
+    "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
+    "InputError", "MESSAGES", "Note", "Passport", "Presence", "Question", "Regime", "RegimeError",
+    "RuleSet", "Stay", "StayReport", "Violation", "add_months", "check", "earliest_entry",
+    "judge_entry", "parse_regime",
+]

@@ -1,0 +1,617 @@
+"""The rules of RULES.md, computed exactly to the day without walking day by day.
+
+Everything here is pure: plain values in, plain values out, the reference date `on` always an
+argument. Cost per question is O(n log n) in the number of stays: the presence index answers
+"how many days in [a, b]" by binary search, and every search over days is a binary search on
+a quantity that RULES.md makes monotone (shown where it is used).
+"""
+
+from __future__ import annotations
+
+import calendar
+from bisect import bisect_right
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .explain import Note, note
+from .presence import Presence, first_true
+from .regime import Regime, RuleSet
+
+# Reason and error codes of the check contract (v1).
+NATIONALITY = "nationality"
+PASSPORT_TYPE = "passport_type"
+PASSPORT_VALIDITY = "passport_validity"
+NOT_IN_FORCE = "not_in_force"
+PER_STAY_LIMIT = "per_stay_limit"
+WINDOW_LIMIT = "window_limit"
+
+#: Reasons that forbid even the entry day, in the order an officer checks them.
+ENTRY_REASONS = (NOT_IN_FORCE, NATIONALITY, PASSPORT_TYPE, PASSPORT_VALIDITY)
+
+
+class InputError(ValueError):
+    """Input the engine refuses to guess about. `code` is a v1 error code, `field` a JSON path."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    entry: dt.date
+    exit: dt.date | None = None  # None: still in the country
+
+
+@dataclass(frozen=True, slots=True)
+class Passport:
+    type: str
+    expires: dt.date
+    issued: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    regime: Regime
+    nationality: str
+    destination: str
+    on: dt.date
+    stays: tuple[Stay, ...] = ()
+    passport: Passport | None = None
+    planned: tuple[Stay, ...] = ()
+    trip_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    date: dt.date  # first day in breach
+    rule: str  # the regime's rule id, e.g. "R3"
+    code: str  # per_stay_limit | window_limit
+    days: int  # days in breach in this run
+    stay: int  # index of the stay (in the order given) the run starts in
+
+
+@dataclass(frozen=True, slots=True)
+class EntryVerdict:
+    """What follows from entering on `entry` on top of prior presence."""
+
+    entry: dt.date
+    exit: dt.date | None
+    ok: bool
+    reasons: tuple[str, ...]
+    latest_exit: dt.date | None
+    limited_by: str | None  # reason code of the rule that sets latest_exit
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentStay:
+    entry: dt.date
+    day: int
+    latest_exit: dt.date | None
+    limited_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StayReport:
+    """One recorded stay as the batch layer reports it (proven equal there by differential tests)."""
+
+    entry: dt.date
+    exit: dt.date | None
+    last_day: dt.date  # exit, or `on` for an open stay
+    days: int
+    first_violation: dt.date | None
+    violation_rule: str | None  # reason code of the rule broken first
+    overstay_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class EarliestEntry:
+    trip_days: int
+    date: dt.date | None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    regime: str
+    on: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    days_used: int
+    days_remaining: int
+    in_country: bool
+    current_stay: CurrentStay | None
+    overstay_days: int
+    violations: tuple[Violation, ...]
+    stays: tuple[StayReport, ...]
+    planned: tuple[EntryVerdict, ...] | None
+    earliest_entry: EarliestEntry | None
+    passport_judged: bool
+    entry_day_counts: bool
+    explanation: tuple[Note, ...] = field(default=())
+
+
+# ---------------------------------------------------------------------------------------------
+# Days
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar months, clamped to the month's end (R2: 31 August + 6 months = 28/29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def _last_day_with_validity(expires: dt.date, months: int) -> dt.date:
+    """The last day d with add_months(d, months) <= expires (add_months is monotone in d)."""
+    day = add_months(expires, -months)
+    while add_months(day + dt.timedelta(days=1), months) <= expires:
+        day += dt.timedelta(days=1)
+    while add_months(day, months) > expires:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _day_number(rules: RuleSet, entry: int, day: int) -> int:
+    # R3 and its convention (RULES.md §2): entry day is day 1, or day 0 under the other reading.
+    return day - entry + 1 if rules.entry_day_counts else day - entry
+
+
+def _per_stay_last(rules: RuleSet, entry: int) -> int | None:
+    """Ordinal of the last day R3 allows in a stay that began on `entry`."""
+    if rules.per_stay_max_days is None:
+        return None
+    return entry + rules.per_stay_max_days - (1 if rules.entry_day_counts else 0)
+
+
+def _window_first(rules: RuleSet, day: int) -> int:
+    # R4: the window looks back and includes the day judged: [d - 179, d].
+    return day - rules.window_days + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def _validate(question: Question) -> list[tuple[int, int, int]]:
+    """Check the stays and return them as (entry, last_day, index) ordinals sorted by entry."""
+    on = question.on.toordinal()
+    spans = []
+    for i, stay in enumerate(question.stays):
+        entry = stay.entry.toordinal()
+        if stay.exit is not None and stay.exit < stay.entry:
+            raise InputError(
+                "exit_before_entry",
+                f"stays[{i}]: exit {stay.exit} is before entry {stay.entry}",
+                f"stays[{i}].exit",
+            )
+        if entry > on:
+            raise InputError(
+                "invalid_request",
+                f"stays[{i}]: entry {stay.entry} is after the reference date {question.on}; "
+                "future trips belong in 'planned'",
+                f"stays[{i}].entry",
+            )
+        if stay.exit is not None and stay.exit > question.on:
+            raise InputError(
+                "invalid_request",
+                f"stays[{i}]: exit {stay.exit} is after the reference date {question.on}; "
+                "leave exit empty for a stay that is still going on",
+                f"stays[{i}].exit",
+            )
+        last = on if stay.exit is None else stay.exit.toordinal()
+        spans.append((entry, last, i))
+    open_stays = [i for i, s in enumerate(question.stays) if s.exit is None]
+    if len(open_stays) > 1:
+        raise InputError(
+            "multiple_open_stays",
+            f"stays[{open_stays[0]}] and stays[{open_stays[1]}] both have no exit; "
+            "only the latest stay may still be going on",
+            f"stays[{open_stays[1]}].exit",
+        )
+    spans.sort()
+    _check_overlaps(spans, "stays", question.stays)
+    return spans
+
+
+def _check_overlaps(spans, name: str, items) -> None:
+    # RULES.md §2: re-entry on the day of the previous exit is allowed; anything else overlaps.
+    for (e1, l1, i1), (e2, _l2, i2) in zip(spans, spans[1:]):
+        first_open = name == "stays" and items[i1].exit is None
+        if e2 < l1 or first_open:
+            raise InputError(
+                "overlapping_stays",
+                f"{name}[{i2}] (entry {items[i2].entry}) overlaps {name}[{i1}] "
+                f"({items[i1].entry} to {items[i1].exit or 'still there'})",
+                f"{name}[{i2}].entry",
+            )
+
+
+def _validate_planned(question: Question, history_end: int | None) -> list[tuple[int, int, int]]:
+    on = question.on.toordinal()
+    spans = []
+    for i, trip in enumerate(question.planned):
+        if trip.exit is None:
+            raise InputError("invalid_request", f"planned[{i}]: a planned trip needs an exit date", f"planned[{i}].exit")
+        if trip.exit < trip.entry:
+            raise InputError(
+                "exit_before_entry",
+                f"planned[{i}]: exit {trip.exit} is before entry {trip.entry}",
+                f"planned[{i}].exit",
+            )
+        entry = trip.entry.toordinal()
+        if entry < on:
+            raise InputError(
+                "invalid_request",
+                f"planned[{i}]: entry {trip.entry} is before the reference date {question.on}; "
+                "past trips belong in 'stays'",
+                f"planned[{i}].entry",
+            )
+        if history_end is not None and entry < history_end:
+            raise InputError(
+                "overlapping_stays",
+                f"planned[{i}] (entry {trip.entry}) overlaps the recorded stays, which run to "
+                f"{dt.date.fromordinal(history_end)}",
+                f"planned[{i}].entry",
+            )
+        spans.append((entry, trip.exit.toordinal(), i))
+    spans.sort()
+    _check_overlaps(spans, "planned", question.planned)
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+
+
+def _window_run_start(presence: Presence, rules: RuleSet, start: int, end: int) -> int | None:
+    """First day in the presence run [start, end] that breaks R4, or None.
+
+    Within a run every day is present, so f(d) = days in [d-179, d] grows by 1 - [d-180 present]:
+    it never decreases, and the days in breach are a suffix of the run.
+    """
+    limit = rules.window_max_days
+    return first_true(start, end, lambda d: presence.count(_window_first(rules, d), d) > limit)
+
+
+def judge_entry(
+    regime: Regime,
+    nationality: str,
+    destination: str,
+    passport: Passport | None,
+    prior: Presence,
+    entry: dt.date,
+    exit: dt.date | None = None,
+    rules: RuleSet | None = None,
+) -> EntryVerdict:
+    """May the traveller enter on `entry` (and stay to `exit`), and until when?
+
+    `prior` holds the days of presence before this stay; a day it shares with `entry` (exit and
+    re-entry on one day) is counted once, as part of this stay. This is the desk decision of the
+    border register and the verdict on each planned trip.
+    """
+    rules = rules or regime.rules_in_force(entry)
+    reasons: list[str] = []
+    notes: list[Note] = []
+    e = entry.toordinal()
+    caps: list[tuple[int, str]] = []
+
+    if regime.in_force_on(entry) is None:
+        reasons.append(NOT_IN_FORCE)
+        notes.append(note("not_in_force", "", regime=regime.id, date=entry))
+    coverage = regime.covers(nationality, destination)
+    if coverage is None:
+        reasons.append(NATIONALITY)
+    if passport is not None:
+        type_rule = rules.rule("passport_types")
+        if passport.type not in rules.passport_types:
+            reasons.append(PASSPORT_TYPE)
+            notes.append(note("passport_type_no", type_rule, type=passport.type, allowed=sorted(rules.passport_types)))
+        months = rules.passport_validity_months
+        validity_rule = rules.rule("passport_validity_months")
+        if months is not None:
+            if rules.passport_validity_from == "entry":
+                needed = add_months(entry, months)
+                if passport.expires < needed:
+                    reasons.append(PASSPORT_VALIDITY)
+                    notes.append(note("passport_short", validity_rule, expires=passport.expires, needed=needed))
+            else:
+                last = _last_day_with_validity(passport.expires, months)
+                if last < entry:
+                    reasons.append(PASSPORT_VALIDITY)
+                    notes.append(note("passport_short", validity_rule, expires=passport.expires, needed=add_months(entry, months)))
+                else:
+                    caps.append((last.toordinal(), PASSPORT_VALIDITY))
+        if rules.passport_max_age_years is not None and passport.issued is not None:
+            oldest = add_months(entry, -12 * rules.passport_max_age_years)
+            if passport.issued < oldest:
+                reasons.append(PASSPORT_VALIDITY)
+                notes.append(note("passport_too_old", rules.rule("passport_max_age_years"), issued=passport.issued, needed=oldest))
+
+    # R4 for a stay from e: f(d) = prior days in [d-179, e-1] + (d - e + 1). The first term loses
+    # at most one day when the second gains one, so f never decreases: one binary search finds
+    # the last day d with f(d) <= 90, and past e + 89 the stay alone would exceed the limit.
+    limit = rules.window_max_days
+
+    def window_count(d: int) -> int:
+        return prior.count(_window_first(rules, d), e - 1) + d - e + 1
+
+    window_rule = rules.rule("window_max_days")
+    if window_count(e) > limit:
+        reasons.append(WINDOW_LIMIT)
+        notes.append(
+            note("entry_refused_window", window_rule, date=entry, over=window_count(e), max=limit,
+                 start=dt.date.fromordinal(_window_first(rules, e)), end=entry)
+        )
+    else:
+        breach = first_true(e, e + limit, lambda d: window_count(d) > limit)
+        caps.append((breach - 1, WINDOW_LIMIT))
+    per_stay_last = _per_stay_last(rules, e)
+    if per_stay_last is not None:
+        caps.append((per_stay_last, PER_STAY_LIMIT))
+
+    blocked = any(r in reasons for r in (*ENTRY_REASONS, WINDOW_LIMIT))
+    latest_exit = limited_by = None
+    if not blocked and caps:
+        # Ties go to the rule listed first: the window, then the per-stay limit, then the passport.
+        latest, limited_by = min(caps, key=lambda c: c[0])
+        latest_exit = dt.date.fromordinal(latest)
+        notes.append(_latest_exit_note(regime, rules, latest, limited_by, window_count, passport))
+
+    if exit is not None:
+        x = exit.toordinal()
+        if per_stay_last is not None and x > per_stay_last and PER_STAY_LIMIT not in reasons:
+            reasons.append(PER_STAY_LIMIT)
+            notes.append(
+                note("planned_stay_too_long", rules.rule("per_stay_max_days"), entry=entry, exit=exit,
+                     days=_day_number(rules, e, x), max=rules.per_stay_max_days)
+            )
+        if WINDOW_LIMIT not in reasons and window_count(x) > limit:
+            reasons.append(WINDOW_LIMIT)
+        if PASSPORT_VALIDITY not in reasons and rules.passport_validity_from == "exit" and passport is not None:
+            if rules.passport_validity_months is not None and add_months(exit, rules.passport_validity_months) > passport.expires:
+                reasons.append(PASSPORT_VALIDITY)
+    return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes))
+
+
+def _latest_exit_note(regime, rules: RuleSet, latest: int, limited_by: str, window_count, passport) -> Note:
+    date = dt.date.fromordinal(latest)
+    if limited_by == WINDOW_LIMIT:
+        nxt = latest + 1
+        return note(
+            "latest_exit_window", rules.rule("window_max_days"), date=date, over=window_count(nxt),
+            max=rules.window_max_days, start=dt.date.fromordinal(_window_first(rules, nxt)),
+            end=dt.date.fromordinal(nxt),
+        )
+    if limited_by == PER_STAY_LIMIT:
+        return note("latest_exit_per_stay", rules.rule("per_stay_max_days"), date=date, max=rules.per_stay_max_days)
+    return note("latest_exit_passport", rules.rule("passport_validity_months"), date=date,
+                months=rules.passport_validity_months)
+
+
+def _assess_history(rules: RuleSet, spans, presence: Presence):
+    """Days in breach of R3 and R4 in the recorded stays.
+
+    Returns the violations as (first, last, code, stay index) runs, each stay's report
+    (entry, last, first violation, its code, overstay days) by index, and the total days in breach.
+    """
+    window_breach: dict[int, int] = {}  # presence run start -> first day of its R4 suffix
+    for start, end in presence.runs():
+        first = _window_run_start(presence, rules, start, end)
+        if first is not None:
+            window_breach[start] = first
+
+    runs: list[tuple[int, int, str, int]] = []
+    reports = {}
+    for entry, last, index in spans:
+        own: list[tuple[int, int, str]] = []
+        cap = _per_stay_last(rules, entry)
+        if cap is not None and last > cap:
+            own.append((cap + 1, last, PER_STAY_LIMIT))
+            runs.append((cap + 1, last, PER_STAY_LIMIT, index))
+        run_start = presence.starts[presence.run_of(entry)]
+        first = window_breach.get(run_start)
+        if first is not None and first <= last:
+            # R4 listed first: on a tie, the window is the rule that bites (as in judge_entry).
+            own.insert(0, (max(first, entry), last, WINDOW_LIMIT))
+        first_violation, code = min(((a, c) for a, _, c in own), key=lambda x: x[0], default=(None, None))
+        reports[index] = (entry, last, first_violation, code, len(Presence((a, b) for a, b, _ in own)))
+
+    entries = [entry for entry, _, _ in spans]
+    for start, first in window_breach.items():
+        # The run is reported under the stay its first day belongs to (the later one on a shared day).
+        owner = spans[bisect_right(entries, first) - 1][2]
+        runs.append((first, presence.ends[presence.run_of(start)], WINDOW_LIMIT, owner))
+
+    total = len(Presence((a, b) for a, b, _, _ in runs))
+    return sorted(runs), reports, total
+
+
+def check(question: Question) -> Answer:
+    """Answer the traveller's questions of the check contract (v1) for one reference date."""
+    regime = question.regime
+    rules = regime.rules_in_force(question.on)
+    on = question.on.toordinal()
+    spans = _validate(question)
+    presence = Presence((entry, last) for entry, last, _ in spans)
+    history_end = spans[-1][1] if spans else None
+    planned_spans = _validate_planned(question, history_end)
+    if question.trip_days is not None and not (1 <= question.trip_days <= 100_000):
+        raise InputError("invalid_request", "trip_days must be a whole number of days from 1 to 100000", "trip_days")
+
+    explanation: list[Note] = []
+    coverage = regime.covers(question.nationality, question.destination)
+    coverage_rule = coverage.rule if coverage else (regime.coverage[0].rule if regime.coverage else "")
+    explanation.append(
+        note("coverage_ok" if coverage else "coverage_no", coverage_rule, regime=regime.id,
+             nationality=question.nationality, destination=question.destination)
+    )
+    if regime.in_force_on(question.on) is None:
+        explanation.append(note("not_in_force", "", regime=regime.id, date=question.on))
+    if rules.per_stay_max_days is not None:
+        explanation.append(note("convention_entry_day" if rules.entry_day_counts else "convention_day_after",
+                                rules.rule("per_stay_max_days")))
+
+    # R4: the window ending on the reference date.
+    window_start = _window_first(rules, on)
+    used = presence.count(window_start, on)
+    remaining = max(0, rules.window_max_days - used)
+    window_rule = rules.rule("window_max_days")
+    explanation.append(
+        note("window", window_rule, start=dt.date.fromordinal(window_start), end=question.on,
+             window_days=rules.window_days, used=used, remaining=remaining, max=rules.window_max_days)
+    )
+
+    # R3, R4: days in breach so far.
+    raw_violations, reports, overstay = _assess_history(rules, spans, presence)
+    violations = []
+    for a, b, code, owner in raw_violations:
+        rule = rules.rule("per_stay_max_days" if code == PER_STAY_LIMIT else "window_max_days")
+        violations.append(Violation(dt.date.fromordinal(a), rule, code, b - a + 1, owner))
+        if code == PER_STAY_LIMIT:
+            stay = question.stays[owner]
+            explanation.append(
+                note("violation_per_stay", rule, date=dt.date.fromordinal(a), day=_day_number(rules, stay.entry.toordinal(), a),
+                     entry=stay.entry, max=rules.per_stay_max_days, days=b - a + 1)
+            )
+        else:
+            explanation.append(
+                note("violation_window", rule, date=dt.date.fromordinal(a),
+                     count=presence.count(_window_first(rules, a), a), start=dt.date.fromordinal(_window_first(rules, a)),
+                     end=dt.date.fromordinal(a), max=rules.window_max_days, days=b - a + 1)
+            )
+
+    # The current stay and its true latest exit (R3 and R4 applied day by day, R2 where it binds).
+    current = None
+    open_span = next(((e, l, i) for e, l, i in spans if question.stays[i].exit is None), None)
+    if open_span is not None:
+        entry, _, index = open_span
+        prior = Presence((e, l) for e, l, i in spans if i != index)
+        verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
+                              prior, question.stays[index].entry, rules=rules)
+        current = CurrentStay(question.stays[index].entry, _day_number(rules, entry, on),
+                              verdict.latest_exit, verdict.limited_by)
+        explanation.append(note("current_stay", rules.rule("per_stay_max_days", window_rule),
+                                entry=current.entry, on=question.on, day=current.day))
+        explanation.extend(verdict.notes)
+
+    if question.passport is None:
+        passport_rules = sorted({rules.rule(p) for p in ("passport_types", "passport_validity_months") if rules.rule(p)})
+        explanation.append(note("passport_not_given", ", ".join(passport_rules), rules=passport_rules))
+    elif rules.passport_validity_months is not None and rules.passport_validity_from == "entry" and open_span is not None:
+        needed = add_months(question.stays[open_span[2]].entry, rules.passport_validity_months)
+        if question.passport.expires >= needed:
+            explanation.append(note("passport_ok", rules.rule("passport_validity_months"), type=question.passport.type,
+                                    expires=question.passport.expires, needed=needed))
+
+    # Planned trips, in date order, each on top of history and the trips before it.
+    planned = None
+    if question.planned:
+        verdicts: dict[int, EntryVerdict] = {}
+        ranges = [(e, l) for e, l, _ in spans]
+        for entry, last, index in planned_spans:
+            trip = question.planned[index]
+            verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
+                                  Presence(ranges), trip.entry, trip.exit)
+            verdicts[index] = verdict
+            ranges.append((entry, last))
+            if verdict.ok:
+                explanation.append(note("planned_ok", "", entry=trip.entry, exit=trip.exit, latest=verdict.latest_exit))
+            else:
+                explanation.append(note("planned_no", "", entry=trip.entry, exit=trip.exit, reasons=list(verdict.reasons)))
+                explanation.extend(n for n in verdict.notes if not n.code.startswith("latest_exit"))
+        planned = tuple(verdicts[i] for i in range(len(question.planned)))
+
+    earliest = None
+    if question.trip_days is not None:
+        earliest = earliest_entry(regime, question.nationality, question.destination, question.passport,
+                                  presence, question.on, question.trip_days, rules)
+        if earliest.date is not None:
+            explanation.append(note("earliest", "", trip_days=earliest.trip_days, date=earliest.date))
+        else:
+            explanation.append(note("earliest_none", "", trip_days=earliest.trip_days, reasons=list(earliest.reasons)))
+
+    stay_reports = tuple(
+        StayReport(
+            entry=stay.entry, exit=stay.exit, last_day=dt.date.fromordinal(reports[i][1]),
+            days=reports[i][1] - reports[i][0] + 1,
+            first_violation=dt.date.fromordinal(reports[i][2]) if reports[i][2] is not None else None,
+            violation_rule=reports[i][3], overstay_days=reports[i][4],
+        )
+        for i, stay in enumerate(question.stays)
+    )
+    return Answer(
+        regime=regime.id, on=question.on,
+        window_start=dt.date.fromordinal(window_start), window_end=question.on,
+        days_used=used, days_remaining=remaining,
+        in_country=open_span is not None, current_stay=current,
+        overstay_days=overstay, violations=tuple(violations), stays=stay_reports,
+        planned=planned, earliest_entry=earliest,
+        passport_judged=question.passport is not None, entry_day_counts=rules.entry_day_counts,
+        explanation=tuple(explanation),
+    )
+
+
+def earliest_entry(
+    regime: Regime,
+    nationality: str,
+    destination: str,
+    passport: Passport | None,
+    presence: Presence,
+    on: dt.date,
+    trip_days: int,
+    rules: RuleSet | None = None,
+) -> EarliestEntry:
+    """The earliest s >= on such that a trip [s, s + N - 1] complies with every rule.
+
+    For s > on the recorded days all lie before s, so the window of the trip's last day,
+    [s + N - 180, s - 1], only loses recorded days as s grows: compliance is monotone and a
+    binary search finds the first s. s = on is judged on its own (re-entry on the exit day).
+    """
+    rules = rules or regime.rules_in_force(on)
+    n = trip_days
+    reasons: list[str] = []
+    if regime.covers(nationality, destination) is None:
+        reasons.append(NATIONALITY)
+    if passport is not None and passport.type not in rules.passport_types:
+        reasons.append(PASSPORT_TYPE)
+    if rules.per_stay_max_days is not None and _day_number(rules, 0, n - 1) > rules.per_stay_max_days:
+        reasons.append(PER_STAY_LIMIT)
+    if n > rules.window_max_days:
+        reasons.append(WINDOW_LIMIT)
+    if reasons:
+        return EarliestEntry(n, None, tuple(reasons))
+
+    o = on.toordinal()
+    latest_start = None  # R2 caps the start date: later entries need a later expiry
+    if passport is not None and rules.passport_validity_months is not None:
+        last = _last_day_with_validity(passport.expires, rules.passport_validity_months).toordinal()
+        latest_start = last if rules.passport_validity_from == "entry" else last - (n - 1)
+    if passport is not None and rules.passport_max_age_years is not None and passport.issued is not None:
+        too_old = add_months(passport.issued, 12 * rules.passport_max_age_years).toordinal()
+        latest_start = too_old if latest_start is None else min(latest_start, too_old)
+
+    def fits(s: int) -> bool:
+        return presence.count(s + n - rules.window_days, s - 1) + n <= rules.window_max_days
+
+    for period in regime.in_force:
+        lo = max(o, period.period.since.toordinal())
+        hi_candidates = [c for c in (period.period.until and period.period.until.toordinal(), latest_start) if c is not None]
+        # Past on + window, no recorded day is in any trip's window: fits() is then always true.
+        hi = min(hi_candidates + [max(lo, o + 1) + rules.window_days])
+        if lo > hi:
+            continue
+        if lo == o and fits(o):
+            return EarliestEntry(n, on)
+        found = first_true(max(lo, o + 1), hi, fits)
+        if found is not None:
+            return EarliestEntry(n, dt.date.fromordinal(found))
+    if latest_start is not None and latest_start < o:
+        return EarliestEntry(n, None, (PASSPORT_VALIDITY,))
+    if all(p.period.until is not None and p.period.until < on for p in regime.in_force):
+        return EarliestEntry(n, None, (NOT_IN_FORCE,))
+    return EarliestEntry(n, None, (PASSPORT_VALIDITY,))

@@ -1,0 +1,55 @@
+"""The regimes shipped with visafree, and regimes a user brings as TOML files.
+
+This is the I/O around `visafree.engine.regime.parse_regime`, which does the validating.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from visafree.engine.regime import Regime, RegimeError, parse_regime
+
+__all__ = ["Regime", "RegimeError", "builtin_regimes", "load_regime_file", "regime_catalogue"]
+
+
+def _parse_toml(text: str, origin: str) -> Regime:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegimeError(f"{origin}: not valid TOML: {exc}") from None
+    return parse_regime(data, origin)
+
+
+@lru_cache(maxsize=1)
+def builtin_regimes() -> dict[str, Regime]:
+    found = {}
+    for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            regime = _parse_toml(entry.read_text(encoding="utf-8"), entry.name)
+            found[regime.id] = regime
+    return found
+
+
+def load_regime_file(path: str | Path) -> Regime:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegimeError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RegimeError(f"{path}: not UTF-8 text") from None
+    return _parse_toml(text, str(path))
+
+
+def regime_catalogue(extra_files: list[str | Path] | tuple = ()) -> dict[str, Regime]:
+    """Built-in regimes plus the user's own; a user file may not silently replace a built-in."""
+    catalogue = dict(builtin_regimes())
+    for path in extra_files:
+        regime = load_regime_file(path)
+        if regime.id in catalogue:
+            raise RegimeError(f"{path}: regime id '{regime.id}' is already defined")
+        catalogue[regime.id] = regime
+    return catalogue
