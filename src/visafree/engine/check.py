@@ -147,7 +147,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _last_day_with_validity(expires: dt.date, months: int) -> dt.date:
-    """The last day d with add_months(d, months) <= expires (add_months is monotone in d)."""
+    """The last day d with add_months(d, months) <= expires (add_months is monotone in d;
+    months may be negative)."""
     day = add_months(expires, -months)
     while add_months(day + dt.timedelta(days=1), months) <= expires:
         day += dt.timedelta(days=1)
@@ -332,13 +333,14 @@ def judge_entry(
                 reasons.append(PASSPORT_VALIDITY)
                 notes.append(note("passport_too_old", rules.rule("passport_max_age_years"), issued=passport.issued, needed=oldest))
 
-    # R4 for a stay from e: f(d) = prior days in [d-179, e-1] + (d - e + 1). The first term loses
+    # R4 for a stay from e: f(d) = prior days in [d-179, e-1] + (d - e + 1), the second term at
+    # most the window's length. The first term loses
     # at most one day when the second gains one, so f never decreases: one binary search finds
     # the last day d with f(d) <= 90, and past e + 89 the stay alone would exceed the limit.
     limit = rules.window_max_days
 
     def window_count(d: int) -> int:
-        return prior.count(_window_first(rules, d), e - 1) + d - e + 1
+        return prior.count(_window_first(rules, d), e - 1) + min(d - e + 1, rules.window_days)
 
     window_rule = rules.rule("window_max_days")
     if window_count(e) > limit:
@@ -349,7 +351,8 @@ def judge_entry(
         )
     else:
         breach = first_true(e, e + limit, lambda d: window_count(d) > limit)
-        caps.append((breach - 1, WINDOW_LIMIT))
+        if breach is not None:  # None: a limit as long as the window itself is never reached
+            caps.append((breach - 1, WINDOW_LIMIT))
     per_stay_last = _per_stay_last(rules, e)
     if per_stay_last is not None:
         caps.append((per_stay_last, PER_STAY_LIMIT))
@@ -581,7 +584,7 @@ def earliest_entry(
         reasons.append(PASSPORT_TYPE)
     if rules.per_stay_max_days is not None and _day_number(rules, 0, n - 1) > rules.per_stay_max_days:
         reasons.append(PER_STAY_LIMIT)
-    if n > rules.window_max_days:
+    if min(n, rules.window_days) > rules.window_max_days:
         reasons.append(WINDOW_LIMIT)
     if reasons:
         return EarliestEntry(n, None, tuple(reasons))
@@ -592,11 +595,12 @@ def earliest_entry(
         last = _last_day_with_validity(passport.expires, rules.passport_validity_months).toordinal()
         latest_start = last if rules.passport_validity_from == "entry" else last - (n - 1)
     if passport is not None and rules.passport_max_age_years is not None and passport.issued is not None:
-        too_old = add_months(passport.issued, 12 * rules.passport_max_age_years).toordinal()
+        # The last entry day s with add_months(s, -years) <= issued.
+        too_old = _last_day_with_validity(passport.issued, -12 * rules.passport_max_age_years).toordinal()
         latest_start = too_old if latest_start is None else min(latest_start, too_old)
 
     def fits(s: int) -> bool:
-        return presence.count(s + n - rules.window_days, s - 1) + n <= rules.window_max_days
+        return presence.count(s + n - rules.window_days, s - 1) + min(n, rules.window_days) <= rules.window_max_days
 
     for period in regime.in_force:
         lo = max(o, period.period.since.toordinal())

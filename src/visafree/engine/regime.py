@@ -317,6 +317,14 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
             values=tuple(sorted(values, key=lambda v: v.period.since)),
         )
 
+    for value in parameters["window_max_days"].values:
+        days = parameters["window_days"].nearest(value.period.since).value
+        if value.value >= days:
+            raise RegimeError(
+                f"{where}: parameters.window_max_days ({value.value}) must be less than window_days ({days}),"
+                " or the window limits nothing"
+            )
+
     return Regime(
         id=regime_id,
         title=_require(data, "title", where),

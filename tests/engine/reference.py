@@ -1,0 +1,193 @@
+"""A brute-force reference model of RULES.md that counts day by day.
+
+Deliberately naive and independent of the engine: sets of dates, a loop over every day, the
+window recounted from scratch for each day. It is slow (days x window) and obviously right,
+which is what a reference model is for. Only the regime's parameter values are shared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from visafree.engine import Passport, Question, add_months
+from visafree.engine.regime import RuleSet
+
+ONE = dt.timedelta(days=1)
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    out, d = [], first
+    while d <= last:
+        out.append(d)
+        d += ONE
+    return out
+
+
+@dataclass
+class ReferenceVerdict:
+    ok: bool
+    reasons: set[str]
+    latest_exit: dt.date | None
+
+
+class Reference:
+    def __init__(self, question: Question):
+        self.q = question
+        self.rules: RuleSet = question.regime.rules_in_force(question.on)
+        self.stays = [(s.entry, s.exit or question.on) for s in question.stays]
+        self.present = {d for e, x in self.stays for d in days_between(e, x)}
+        self._ordinal_cache: dict = {}
+
+    # -- the two day rules, straight from RULES.md §2 ---------------------------------------
+    def day_number(self, entry: dt.date, day: dt.date) -> int:
+        k = (day - entry).days
+        return k + 1 if self.rules.entry_day_counts else k
+
+    def breaks_r3(self, entry: dt.date, day: dt.date) -> bool:
+        limit = self.rules.per_stay_max_days
+        return limit is not None and self.day_number(entry, day) > limit
+
+    def ordinals(self, days: set[dt.date]) -> frozenset[int]:
+        key = id(days)
+        if self._ordinal_cache.get(key, (None,))[0] is not days:
+            self._ordinal_cache[key] = (days, frozenset(d.toordinal() for d in days))
+        return self._ordinal_cache[key][1]
+
+    def window_count(self, present: set[dt.date], day: dt.date) -> int:
+        days, last = self.ordinals(present), day.toordinal()
+        return sum(1 for d in range(last - self.rules.window_days + 1, last + 1) if d in days)
+
+    def breaks_r4(self, present: set[dt.date], day: dt.date) -> bool:
+        return self.window_count(present, day) > self.rules.window_max_days
+
+    # -- history --------------------------------------------------------------------------
+    def r4_days(self) -> set[dt.date]:
+        if not hasattr(self, "_r4"):
+            self._r4 = {d for d in self.present if self.breaks_r4(self.present, d)}
+        return self._r4
+
+    def r3_days(self, entry: dt.date, last: dt.date) -> set[dt.date]:
+        return {d for d in days_between(entry, last) if self.breaks_r3(entry, d)}
+
+    def overstay_days(self) -> int:
+        days = set(self.r4_days())
+        for e, x in self.stays:
+            days |= self.r3_days(e, x)
+        return len(days)
+
+    def stay_reports(self) -> list[tuple[int, dt.date | None, str | None, int]]:
+        r4 = self.r4_days()
+        out = []
+        for e, x in self.stays:
+            own_r3 = self.r3_days(e, x)
+            own_r4 = {d for d in days_between(e, x) if d in r4}
+            both = own_r3 | own_r4
+            first = min(both) if both else None
+            code = None if first is None else ("window_limit" if first in own_r4 else "per_stay_limit")
+            out.append(((x - e).days + 1, first, code, len(both)))
+        return out
+
+    def violation_starts(self) -> set[tuple[dt.date, str]]:
+        """First day of each maximal run of consecutive days in breach, per rule."""
+        starts = set()
+        r4 = self.r4_days()
+        starts |= {(d, "window_limit") for d in r4 if d - ONE not in r4}
+        for e, x in self.stays:
+            r3 = self.r3_days(e, x)
+            if r3:
+                starts.add((min(r3), "per_stay_limit"))
+        return starts
+
+    def days_used(self) -> int:
+        return self.window_count(self.present, self.q.on)
+
+    # -- entering on a day ------------------------------------------------------------------
+    def entry_blockers(self, entry: dt.date, passport: Passport | None, exit: dt.date | None) -> set[str]:
+        q, rules = self.q, self.rules
+        reasons = set()
+        if q.regime.in_force_on(entry) is None:
+            reasons.add("not_in_force")
+        if q.regime.covers(q.nationality, q.destination) is None:
+            reasons.add("nationality")
+        if passport is not None:
+            if passport.type not in rules.passport_types:
+                reasons.add("passport_type")
+            months = rules.passport_validity_months
+            if months is not None:
+                if rules.passport_validity_from == "entry" and passport.expires < add_months(entry, months):
+                    reasons.add("passport_validity")
+                if rules.passport_validity_from == "exit" and passport.expires < add_months(entry, months):
+                    reasons.add("passport_validity")  # cannot even leave on the entry day
+            if rules.passport_max_age_years is not None and passport.issued is not None:
+                if passport.issued < add_months(entry, -12 * rules.passport_max_age_years):
+                    reasons.add("passport_validity")
+        return reasons
+
+    def day_ok(self, prior: set[dt.date], entry: dt.date, day: dt.date, passport: Passport | None) -> tuple[bool, bool, bool]:
+        """(R3 ok, R4 ok, passport-at-exit ok) for staying from entry through day."""
+        # Counted over ordinals for speed; still one membership test per day of the window.
+        prior_days, e, last = self.ordinals(prior), entry.toordinal(), day.toordinal()
+        in_window = sum(1 for d in range(last - self.rules.window_days + 1, last + 1) if d >= e or d in prior_days)
+        r3 = not self.breaks_r3(entry, day)
+        r4 = in_window <= self.rules.window_max_days
+        pp = True
+        if passport is not None and self.rules.passport_validity_from == "exit" and self.rules.passport_validity_months:
+            pp = add_months(day, self.rules.passport_validity_months) <= passport.expires
+        return r3, r4, pp
+
+    def judge(self, prior: set[dt.date], entry: dt.date, exit: dt.date | None, passport: Passport | None) -> ReferenceVerdict:
+        reasons = self.entry_blockers(entry, passport, exit)
+        _, r4_entry, _ = self.day_ok(prior, entry, entry, passport)
+        if not r4_entry:
+            reasons.add("window_limit")
+        latest = None
+        if not reasons:
+            day = entry
+            while day < entry + dt.timedelta(days=3 * self.rules.window_days):  # regimes always limit a stay
+                if not all(self.day_ok(prior, entry, day, passport)):
+                    break
+                latest = day
+                day += ONE
+        if exit is not None:
+            for day in days_between(entry, exit):
+                r3, r4, pp = self.day_ok(prior, entry, day, passport)
+                if not r3:
+                    reasons.add("per_stay_limit")
+                if not r4:
+                    reasons.add("window_limit")
+                if not pp:
+                    reasons.add("passport_validity")
+        return ReferenceVerdict(not reasons, reasons, latest)
+
+    def current_stay(self):
+        open_stays = [s for s in self.q.stays if s.exit is None]
+        if not open_stays:
+            return None
+        entry = open_stays[0].entry
+        prior = {d for e, x in self.stays if e != entry for d in days_between(e, x) if d < entry}
+        verdict = self.judge(prior, entry, None, self.q.passport)
+        return self.day_number(entry, self.q.on), verdict.latest_exit
+
+    def planned(self) -> list[ReferenceVerdict]:
+        order = sorted(range(len(self.q.planned)), key=lambda i: self.q.planned[i].entry)
+        prior = set(self.present)
+        verdicts = {}
+        for i in order:
+            trip = self.q.planned[i]
+            verdicts[i] = self.judge({d for d in prior if d < trip.entry}, trip.entry, trip.exit, self.q.passport)
+            prior |= set(days_between(trip.entry, trip.exit))
+        return [verdicts[i] for i in range(len(self.q.planned))]
+
+    def earliest(self) -> dt.date | None:
+        n = self.q.trip_days
+        # Past on + window every recorded day has left the window; 400 days covers the passports drawn.
+        for offset in range(400 + 2 * self.rules.window_days + n):
+            start = self.q.on + dt.timedelta(days=offset)
+            end = start + dt.timedelta(days=n - 1)
+            prior = self.present if offset else {d for d in self.present if d < start}
+            if self.entry_blockers(start, self.q.passport, end):
+                continue
+            if all(all(self.day_ok(prior, start, d, self.q.passport)) for d in days_between(start, end)):
+                return start
+        return None

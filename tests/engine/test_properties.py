@@ -1,0 +1,150 @@
+"""The engine agrees with the day-by-day reference model on random histories.
+
+Small random regimes (windows of a few days, tiny limits, both counting conventions) reach
+every edge of RULES.md §2 in a few thousand examples; the built-in regimes are checked too.
+Run the long version with `pytest -m long`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from visafree.engine import Passport, Question, Stay, check, parse_regime
+from visafree.regimes import builtin_regimes
+
+from .reference import Reference
+
+BASE = dt.date(2024, 6, 1)
+
+
+def small_regime(window_days: int, window_max: int, per_stay: int | None, entry_day_counts: bool,
+                 validity_months: int | None, validity_from: str, max_age: int | None):
+    def param(value, rule="R"):
+        return {"rule": rule, "values": [{"since": dt.date(2000, 1, 1), "value": value, "source": "test"}]}
+
+    parameters = {
+        "window_days": param(window_days),
+        "window_max_days": param(window_max),
+        "entry_day_counts": param(entry_day_counts),
+        "passport_types": param(["ordinary"]),
+        "passport_validity_from": param(validity_from),
+    }
+    if per_stay is not None:
+        parameters["per_stay_max_days"] = param(per_stay)
+    if validity_months is not None:
+        parameters["passport_validity_months"] = param(validity_months)
+    if max_age is not None:
+        parameters["passport_max_age_years"] = param(max_age)
+    return parse_regime({
+        "id": "small", "title": "small", "source": "test",
+        "in_force": [{"since": dt.date(2024, 6, 10), "source": "test"}],
+        "coverage": [{"nationality": ["AAA"], "destination": ["BBB"], "rule": "R"}],
+        "rules": {"R": {"title": "t", "citation": "c"}},
+        "parameters": parameters,
+    })
+
+
+@st.composite
+def regimes(draw):
+    if draw(st.integers(0, 4)) == 0:
+        return builtin_regimes()[draw(st.sampled_from(["vn-kz", "schengen"]))]
+    window = draw(st.integers(2, 25))
+    return small_regime(
+        window, draw(st.integers(1, window - 1)),
+        draw(st.one_of(st.none(), st.integers(1, 12))), draw(st.booleans()),
+        draw(st.one_of(st.none(), st.integers(1, 3))), draw(st.sampled_from(["entry", "exit"])),
+        draw(st.one_of(st.none(), st.integers(1, 2))),
+    )
+
+
+def coverage_of(regime):
+    cov = regime.coverage[0]
+    return sorted(cov.nationalities)[0], sorted(cov.destinations)[0]
+
+
+@st.composite
+def questions(draw):
+    regime = draw(regimes())
+    big = regime.id != "small"
+    scale = 40 if big else 6
+    nationality, destination = coverage_of(regime)
+    if draw(st.integers(0, 9)) == 0:
+        nationality = "ZZZ"  # not covered
+    day = BASE + dt.timedelta(days=draw(st.integers(0, 20)))
+    stays = []
+    for _ in range(draw(st.integers(0, 7))):
+        length = draw(st.integers(0, scale))
+        stays.append(Stay(day, day + dt.timedelta(days=length)))
+        day = day + dt.timedelta(days=length + draw(st.integers(0, scale)))  # gap 0: re-entry on the exit day
+    if stays and draw(st.booleans()):
+        stays[-1] = Stay(stays[-1].entry, None)  # still in the country
+        on = stays[-1].entry + dt.timedelta(days=draw(st.integers(0, scale * 2)))
+    else:
+        on = day + dt.timedelta(days=draw(st.integers(0, scale)))
+    planned = []
+    pday = on + dt.timedelta(days=draw(st.integers(0 if stays and stays[-1].exit is None else 0, scale)))
+    for _ in range(draw(st.integers(0, 3))):
+        length = draw(st.integers(0, scale * 2))
+        planned.append(Stay(pday, pday + dt.timedelta(days=length)))
+        pday = pday + dt.timedelta(days=length + draw(st.integers(0, scale)))
+    if len(planned) > 1 and draw(st.booleans()):
+        planned.reverse()  # judged in date order whatever the order given
+    passport = None
+    if draw(st.booleans()):
+        passport = Passport(
+            draw(st.sampled_from(["ordinary", "ordinary", "diplomatic"])),
+            on + dt.timedelta(days=draw(st.integers(-10, 400))),
+            on - dt.timedelta(days=draw(st.integers(300, 1200))) if draw(st.booleans()) else None,
+        )
+    trip_days = draw(st.one_of(st.none(), st.integers(1, scale * 2)))
+    # Stays must not run past the reference date.
+    stays = [s for s in stays if s.entry <= on and (s.exit is None or s.exit <= on)]
+    if planned and stays and stays[-1].exit is not None and planned and min(p.entry for p in planned) < stays[-1].exit:
+        planned = []
+    return Question(regime, nationality, destination, on, tuple(stays), passport, tuple(planned), trip_days)
+
+
+def assert_agrees(q: Question) -> None:
+    note_question(q)
+    answer = check(q)
+    ref = Reference(q)
+    assert answer.days_used == ref.days_used()
+    assert answer.days_remaining == max(0, q.regime.rules_in_force(q.on).window_max_days - ref.days_used())
+    assert answer.overstay_days == ref.overstay_days()
+    assert {(v.date, v.code) for v in answer.violations} == ref.violation_starts()
+    assert [(s.days, s.first_violation, s.violation_rule, s.overstay_days) for s in answer.stays] == ref.stay_reports()
+    current = ref.current_stay()
+    assert answer.in_country == (current is not None)
+    if current is not None:
+        assert (answer.current_stay.day, answer.current_stay.latest_exit) == current
+    if q.planned:
+        for got, want in zip(answer.planned, ref.planned()):
+            assert (got.ok, set(got.reasons), got.latest_exit) == (want.ok, want.reasons, want.latest_exit), (got, want)
+    if q.trip_days is not None:
+        assert answer.earliest_entry.date == ref.earliest()
+
+
+def note_question(q: Question) -> None:
+    rules = q.regime.rules_in_force(q.on)
+    note(f"rules={rules} nationality={q.nationality} on={q.on} stays={q.stays} planned={q.planned} "
+         f"passport={q.passport} trip_days={q.trip_days}")
+
+
+PROFILE = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@settings(max_examples=2000, **PROFILE)
+@given(questions())
+def test_engine_agrees_with_day_by_day_model(q):
+    assert_agrees(q)
+
+
+@pytest.mark.long
+@settings(max_examples=50_000, **PROFILE)
+@given(questions())
+def test_engine_agrees_with_day_by_day_model_long(q):
+    assert_agrees(q)
