@@ -12,7 +12,7 @@ from pathlib import Path
 
 from visafree.engine.regime import Regime, RegimeError, parse_regime
 
-__all__ = ["Regime", "RegimeError", "builtin_regimes", "load_regime_file", "regime_catalogue"]
+__all__ = ["Regime", "RegimeError", "builtin_regimes", "load_regime_file", "regime_catalogue", "regime_summary"]
 
 
 def _parse_toml(text: str, origin: str) -> Regime:
@@ -53,3 +53,25 @@ def regime_catalogue(extra_files: list[str | Path] | tuple = ()) -> dict[str, Re
             raise RegimeError(f"{path}: regime id '{regime.id}' is already defined")
         catalogue[regime.id] = regime
     return catalogue
+
+
+def regime_summary(regime) -> dict:
+    """A regime as JSON-ready data (for `visafree regimes --json` and the API)."""
+    return {
+        "id": regime.id,
+        "title": regime.title,
+        "source": regime.source,
+        "notes": regime.notes,
+        "in_force": [{"since": p.period.since.isoformat(), "until": p.period.until and p.period.until.isoformat(),
+                      "source": p.source} for p in regime.in_force],
+        "coverage": [{"nationality": sorted(c.nationalities), "destination": sorted(c.destinations), "rule": c.rule}
+                     for c in regime.coverage],
+        "rules": [{"id": r.id, "title": r.title, "citation": r.citation, "text": r.text} for r in regime.rules.values()],
+        "parameters": [
+            {"name": p.name, "rule": p.rule, "description": p.description,
+             "value": p.values[-1].value,
+             "values": [{"since": v.period.since.isoformat(), "until": v.period.until and v.period.until.isoformat(),
+                         "value": v.value, "source": v.source} for v in p.values]}
+            for p in regime.parameters.values()
+        ],
+    }
