@@ -291,8 +291,8 @@ def judge_entry(
 ) -> EntryVerdict:
     """May the traveller enter on `entry` (and stay to `exit`), and until when?
 
-    `prior` holds the days of presence before this stay; a day it shares with `entry` (exit and
-    re-entry on one day) is counted once, as part of this stay. This is the desk decision of the
+    Only the days of `prior` before `entry` are read, so it may hold the whole history; a day
+    shared by an exit and this entry (re-entry on one day) counts once, as part of this stay. This is the desk decision of the
     border register and the verdict on each planned trip.
     """
     rules = rules or regime.rules_in_force(entry)
@@ -411,18 +411,22 @@ def _assess_history(rules: RuleSet, spans, presence: Presence):
     runs: list[tuple[int, int, str, int]] = []
     reports = {}
     for entry, last, index in spans:
-        own: list[tuple[int, int, str]] = []
+        # A stay's days in breach: from its first R3 day and from its first R4 day, both to its
+        # last day (R3 by definition, R4 because breaches are a suffix of the presence run).
+        first_window = window_breach.get(presence.starts[presence.run_of(entry)])
+        firsts = []
+        if first_window is not None and first_window <= last:
+            # Listed first: on a tie the window is the rule reported, as in judge_entry.
+            firsts.append((max(first_window, entry), WINDOW_LIMIT))
         cap = _per_stay_last(rules, entry)
         if cap is not None and last > cap:
-            own.append((cap + 1, last, PER_STAY_LIMIT))
+            firsts.append((cap + 1, PER_STAY_LIMIT))
             runs.append((cap + 1, last, PER_STAY_LIMIT, index))
-        run_start = presence.starts[presence.run_of(entry)]
-        first = window_breach.get(run_start)
-        if first is not None and first <= last:
-            # R4 listed first: on a tie, the window is the rule that bites (as in judge_entry).
-            own.insert(0, (max(first, entry), last, WINDOW_LIMIT))
-        first_violation, code = min(((a, c) for a, _, c in own), key=lambda x: x[0], default=(None, None))
-        reports[index] = (entry, last, first_violation, code, len(Presence((a, b) for a, b, _ in own)))
+        if firsts:
+            first, code = min(firsts, key=lambda f: f[0])
+            reports[index] = (entry, last, first, code, last - first + 1)
+        else:
+            reports[index] = (entry, last, None, None, 0)
 
     entries = [entry for entry, _, _ in spans]
     for start, first in window_breach.items():
@@ -493,9 +497,9 @@ def check(question: Question) -> Answer:
     open_span = next(((e, l, i) for e, l, i in spans if question.stays[i].exit is None), None)
     if open_span is not None:
         entry, _, index = open_span
-        prior = Presence((e, l) for e, l, i in spans if i != index)
+        # The open stay is the latest, so every other day of presence lies before its entry.
         verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
-                              prior, question.stays[index].entry, rules=rules)
+                              presence, question.stays[index].entry, rules=rules)
         current = CurrentStay(question.stays[index].entry, _day_number(rules, entry, on),
                               verdict.latest_exit, verdict.limited_by)
         explanation.append(note("current_stay", rules.rule("per_stay_max_days", window_rule),
@@ -515,13 +519,13 @@ def check(question: Question) -> Answer:
     planned = None
     if question.planned:
         verdicts: dict[int, EntryVerdict] = {}
-        ranges = [(e, l) for e, l, _ in spans]
+        # judge_entry reads only the days before each entry: history and the earlier trips.
+        with_trips = Presence([(e, l) for e, l, _ in spans] + [(e, l) for e, l, _ in planned_spans])
         for entry, last, index in planned_spans:
             trip = question.planned[index]
             verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
-                                  Presence(ranges), trip.entry, trip.exit)
+                                  with_trips, trip.entry, trip.exit)
             verdicts[index] = verdict
-            ranges.append((entry, last))
             if verdict.ok:
                 explanation.append(note("planned_ok", "", entry=trip.entry, exit=trip.exit, latest=verdict.latest_exit))
             else:
@@ -534,13 +538,16 @@ def check(question: Question) -> Answer:
         earliest = earliest_entry(regime, question.nationality, question.destination, question.passport,
                                   presence, question.on, question.trip_days, rules)
         if earliest.date is not None:
-            explanation.append(note("earliest", "", trip_days=earliest.trip_days, date=earliest.date))
+            # Still in the country and free to start now: only by a same-day exit and re-entry.
+            same_day = open_span is not None and earliest.date == question.on
+            explanation.append(note("earliest_same_day" if same_day else "earliest", "",
+                                    trip_days=earliest.trip_days, date=earliest.date))
         else:
             explanation.append(note("earliest_none", "", trip_days=earliest.trip_days, reasons=list(earliest.reasons)))
 
     stay_reports = tuple(
         StayReport(
-            entry=stay.entry, exit=stay.exit, last_day=dt.date.fromordinal(reports[i][1]),
+            entry=stay.entry, exit=stay.exit, last_day=stay.exit or question.on,
             days=reports[i][1] - reports[i][0] + 1,
             first_violation=dt.date.fromordinal(reports[i][2]) if reports[i][2] is not None else None,
             violation_rule=reports[i][3], overstay_days=reports[i][4],

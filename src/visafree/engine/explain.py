@@ -65,6 +65,10 @@ MESSAGES: dict[str, str] = {
         "Planned trip {entry} to {exit} lasts {days} days, more than the {max} days {rule} allows."
     ),
     "earliest": "The earliest start of a {trip_days}-day trip is {date}.",
+    "earliest_same_day": (
+        "The earliest start of a {trip_days}-day trip is {date}, leaving and re-entering that same day: "
+        "a new stay begins on it (RULES.md §2), while the rolling window still counts every day."
+    ),
     "earliest_none": "No start date allows a {trip_days}-day trip ({reasons}).",
 }
 
