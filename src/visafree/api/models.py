@@ -1,0 +1,228 @@
+"""Pydantic models of the v1 contract, for the OpenAPI document.
+
+`visafree.contract` stays the one parser of requests (it owns the error codes); these models
+describe the same shapes so `/openapi.json` and `/docs` show them, and the tests check every
+response against them. Field names follow the contract exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from visafree.contract import ERROR_CODES, REQUEST_FIELDS
+
+PassportType = Literal["ordinary", "diplomatic", "service"]
+Country = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 3166-1 alpha-3 code, e.g. KAZ, VNM, USA, FRA")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StayIn(_Strict):
+    entry: dt.date = Field(description="Day of entry, destination's local date (YYYY-MM-DD)")
+    exit: dt.date | None = Field(None, description="Day of exit; omit or null while still in the country")
+
+
+class PlannedIn(_Strict):
+    entry: dt.date
+    exit: dt.date = Field(description="A planned trip needs an exit date")
+
+
+class PassportIn(_Strict):
+    type: PassportType = "ordinary"
+    expires: dt.date
+    issued: dt.date | None = None
+
+
+EXAMPLE_REQUEST = {
+    "regime": "vn-kz",
+    "nationality": "KAZ",
+    "destination": "VNM",
+    "on": "2025-03-10",
+    "passport": {"type": "ordinary", "expires": "2030-01-01"},
+    "stays": [{"entry": "2025-01-01", "exit": "2025-01-25"}, {"entry": "2025-03-01"}],
+    "planned": [{"entry": "2025-04-01", "exit": "2025-05-05"}],
+    "trip_days": 20,
+}
+
+
+class CheckRequest(_Strict):
+    """The v1 check request."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_REQUEST]})
+
+    regime: str = Field(description="Regime id: vn-kz, schengen (see GET /api/v1/regimes)")
+    nationality: str = Country
+    destination: str = Country
+    on: dt.date = Field(description="Reference date: the day the question is asked about")
+    stays: list[StayIn] = Field(default_factory=list, description="Recorded stays, the latest may have no exit")
+    passport: PassportIn | None = None
+    planned: list[PlannedIn] | None = Field(None, description="Future trips to judge, each on top of the ones before")
+    trip_days: int | None = Field(None, ge=1, le=100_000, description="Length of a trip to find the earliest start for")
+
+
+assert set(CheckRequest.model_fields) == REQUEST_FIELDS  # the contract and the schema must agree
+
+
+class Window(BaseModel):
+    start: dt.date
+    end: dt.date
+
+
+class CurrentStay(BaseModel):
+    entry: dt.date
+    day: int = Field(description="Day number of the stay on the reference date (entry day = 1)")
+    latest_exit: dt.date | None = Field(description="The true last day the rules allow (leave by)")
+    limited_by: str | None = Field(description="Reason code of the rule that sets latest_exit")
+
+
+class Violation(BaseModel):
+    date: dt.date
+    rule: str
+    code: str
+    days: int
+    stay: int
+
+
+class StayOut(BaseModel):
+    entry: dt.date
+    exit: dt.date | None
+    days: int
+    first_violation: dt.date | None
+    violation: str | None
+    overstay_days: int
+
+
+class Convention(BaseModel):
+    entry_day_counts: bool
+
+
+class Note(BaseModel):
+    rule: str
+    code: str
+    text: str = Field(description="Rendered in the requested language")
+    params: dict[str, Any]
+
+
+class PlannedOut(BaseModel):
+    entry: dt.date
+    exit: dt.date | None
+    ok: bool
+    reasons: list[str]
+    latest_exit: dt.date | None
+    limited_by: str | None
+
+
+class EarliestEntry(BaseModel):
+    trip_days: int
+    date: dt.date | None
+    reasons: list[str]
+
+
+class Display(BaseModel):
+    """Added when a language is asked for: what a page needs to show the answer in that language."""
+
+    lang: str
+    dates: dict[str, str] = Field(description="ISO date -> the date in the language's long format")
+    reasons: dict[str, str] = Field(description="Reason code -> its human name")
+
+
+class CheckResponse(BaseModel):
+    regime: str
+    on: dt.date
+    window: Window
+    days_used: int
+    days_remaining: int
+    in_country: bool
+    current_stay: CurrentStay | None
+    overstay_days: int
+    violations: list[Violation]
+    stays: list[StayOut]
+    passport_judged: bool
+    convention: Convention
+    explanation: list[Note]
+    planned: list[PlannedOut] | None = None
+    earliest_entry: EarliestEntry | None = None
+    display: Display | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(
+        description="For POST /api/v1/check one of: " + ", ".join(ERROR_CODES)
+        + "; other endpoints also use not_found, method_not_allowed, request_too_large",
+        examples=["invalid_date"],
+    )
+    message: str
+    field: str | None = Field(description="JSON path of the offending field, e.g. stays[1].exit")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class InForce(BaseModel):
+    since: dt.date
+    until: dt.date | None
+    source: str
+
+
+class Coverage(BaseModel):
+    nationalities: list[str]
+    destinations: list[str]
+    rule: str
+
+
+class RegimeSummary(BaseModel):
+    id: str
+    title: str
+    source: str
+    notes: str
+    in_force: list[InForce]
+    coverage: list[Coverage]
+
+
+class RuleOut(BaseModel):
+    id: str
+    title: str
+    citation: str
+    text: str
+
+
+class ParameterValue(BaseModel):
+    since: dt.date
+    until: dt.date | None
+    value: Any
+    source: str
+
+
+class ParameterOut(BaseModel):
+    name: str
+    rule: str
+    description: str
+    values: list[ParameterValue]
+
+
+class RegimeDetail(RegimeSummary):
+    rules: list[RuleOut]
+    parameters: list[ParameterOut]
+
+
+class RegimeList(BaseModel):
+    regimes: list[RegimeSummary]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    regimes: list[str]
+    languages: list[str]
+
+
+class Messages(BaseModel):
+    lang: str
+    languages: list[str]
+    messages: dict[str, str]

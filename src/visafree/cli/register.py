@@ -1,0 +1,489 @@
+"""`visafree register ...`: the border register at the desk and in the back office.
+
+Heavy imports (SQLAlchemy, Alembic, pyarrow) happen inside the commands, so `visafree --help`
+stays fast and works without the `register` extra installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+register_app = typer.Typer(
+    help="The border register: entries and exits with the desk's decision, extensions and shortenings, overstayers, bulk ingest, tokens.",
+    no_args_is_help=True,
+)
+token_app = typer.Typer(help="API tokens (officer: record and read; auditor: read and the audit log; admin: tokens).", no_args_is_help=True)
+register_app.add_typer(token_app, name="token")
+
+# soft_wrap: a decision line must stay one line in a log or a pipe, whatever the width.
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def install(app: typer.Typer) -> None:
+    app.add_typer(register_app, name="register")
+
+
+def _officer(value: str | None) -> str:
+    return value or os.environ.get("VISAFREE_OFFICER") or f"cli:{getpass.getuser()}"
+
+
+def _open():
+    try:
+        from visafree.register import ConfigError, open_register
+    except ModuleNotFoundError as exc:
+        _fail(f"the register needs its extra: pip install 'visafree[register]' ({exc.name} is missing)")
+    try:
+        return open_register()
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 2):
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _date(value: str | None, name: str, default: dt.date | None = None) -> dt.date:
+    if value is None:
+        if default is None:
+            _fail(f"{name}: a date is required")
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{name}: {value!r} is not a real date (YYYY-MM-DD)")
+
+
+def _time(value: str | None) -> dt.time | None:
+    if value is None:
+        return None
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        _fail(f"--time: {value!r} is not a time (HH:MM)")
+
+
+def _document(mrz, issuing_state, document_number, nationality, passport_type, expires, today):
+    from visafree.register import Document, MRZError, parse_td3
+
+    if mrz:
+        if len(mrz) != 2:
+            _fail(f"--mrz: give both lines of the passport's machine readable zone (got {len(mrz)})")
+        try:
+            parsed = parse_td3(mrz[0], mrz[1], today=today)
+        except MRZError as exc:
+            _fail(str(exc))
+        return Document(parsed.issuing_state, parsed.document_number, parsed.nationality, parsed.passport_type, parsed.expires)
+    if not (issuing_state and document_number):
+        _fail("give the passport: --mrz LINE1 --mrz LINE2, or --issuing-state, --document, --nationality and --expires")
+    return Document(issuing_state, document_number, nationality or issuing_state, passport_type,
+                    _date(expires, "--expires") if expires else None)
+
+
+def _traveller_key(register, key, mrz, issuing_state, document_number, nationality, passport_type, expires) -> str:
+    from visafree.register import RegisterError
+
+    if key:
+        return key
+    document = _document(mrz, issuing_state, document_number, nationality, passport_type, expires, register.local_today())
+    try:
+        return register.key_of(document)
+    except (RegisterError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _json(value) -> None:
+    import dataclasses
+
+    def default(o):
+        if dataclasses.is_dataclass(o):
+            return dataclasses.asdict(o)
+        if isinstance(o, (dt.date, dt.time, dt.datetime)):
+            return o.isoformat()
+        raise TypeError(type(o).__name__)
+
+    print(json.dumps(value, default=default, indent=2, ensure_ascii=False))
+
+
+# Options shared by the commands that take a passport.
+MRZ = typer.Option(None, "--mrz", help="A line of the passport's MRZ (give it twice, quoted).")
+ISSUING = typer.Option(None, "--issuing-state", help="Issuing state (ICAO code, e.g. KAZ).")
+NUMBER = typer.Option(None, "--document", help="Document number (hashed at once, never stored).")
+NATIONALITY = typer.Option(None, "--nationality", help="Nationality (ICAO code); default the issuing state.")
+TYPE = typer.Option("ordinary", "--passport-type", help="ordinary, diplomatic, service or official.")
+EXPIRES = typer.Option(None, "--expires", help="Passport expiry date (YYYY-MM-DD).")
+KEY = typer.Option(None, "--key", help="The traveller's pseudonymous key instead of the passport.")
+OFFICER = typer.Option(None, "--officer", help="Who acts (default $VISAFREE_OFFICER or cli:<user>).")
+JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
+
+
+@register_app.command()
+def init() -> None:
+    """Create or migrate the register's database and its pseudonymisation key."""
+    from visafree.register import RegisterConfig
+    from visafree.register.db import current_revision
+
+    register = _open()
+    config = RegisterConfig.from_env()
+    url = register.engine.url.render_as_string(hide_password=True)
+    console.print(f"register: {url} (schema revision {current_revision(register.engine)})")
+    console.print(f"key: {'$VISAFREE_REGISTER_KEY' if config.key_from_env else config.key_file}")
+    console.print(f"country: {register.destination}")
+
+
+@register_app.command()
+def entry(
+    mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING, document_number: Optional[str] = NUMBER,
+    nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE, expires: Optional[str] = EXPIRES,
+    on: Optional[str] = typer.Option(None, "--date", help="Local date of entry (default today)."),
+    at: Optional[str] = typer.Option(None, "--time", help="Local time of entry (HH:MM)."),
+    post: str = typer.Option(..., "--post", help="Border post."),
+    event_id: Optional[str] = typer.Option(None, "--event-id", help="Idempotency key: the same id twice records once."),
+    refuse: Optional[str] = typer.Option(None, "--refuse", help="Refuse entry under R6 whatever the rules allow; give the legal basis."),
+    officer: Optional[str] = OFFICER, as_json: bool = JSON,
+) -> None:
+    """Record an entry at the desk: the engine decides admit or refuse from the register's history.
+
+    Exit code 0 when admitted, 1 when refused, 2 on bad input.
+    """
+    from visafree.register import RegisterError
+
+    register = _open()
+    today = register.local_today()
+    document = _document(mrz, issuing_state, document_number, nationality, passport_type, expires, today)
+    try:
+        decision = register.record_entry(document, _date(on, "--date", today), officer=_officer(officer),
+                                         border_post=post, at=_time(at), event_id=event_id, refuse_basis=refuse)
+    except (RegisterError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _json(decision)
+    elif decision.admitted:
+        console.print(f"[green]ADMIT[/green] {decision.entry} — permitted until [bold]{decision.permitted_until}[/bold] "
+                      f"(limited by {decision.limited_by}; regime {decision.regime})")
+    else:
+        console.print(f"[red]REFUSE[/red] {decision.entry} — reasons: {', '.join(decision.reasons)} (regime {decision.regime})")
+    if not as_json:
+        for note in decision.notes:
+            console.print(f"  {note}")
+        console.print(f"  traveller {decision.traveller_key[:16]}…  event {decision.event_id}"
+                      + ("  (already recorded: this is the stored decision)" if decision.repeated else ""))
+    raise typer.Exit(0 if decision.admitted else 1)
+
+
+@register_app.command(name="exit")
+def exit_(
+    mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING, document_number: Optional[str] = NUMBER,
+    nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE, expires: Optional[str] = EXPIRES,
+    on: Optional[str] = typer.Option(None, "--date", help="Local date of exit (default today)."),
+    at: Optional[str] = typer.Option(None, "--time", help="Local time of exit (HH:MM)."),
+    post: str = typer.Option(..., "--post", help="Border post."),
+    event_id: Optional[str] = typer.Option(None, "--event-id"), officer: Optional[str] = OFFICER, as_json: bool = JSON,
+) -> None:
+    """Record an exit; says how many days past the permitted end it is, if any."""
+    from visafree.register import RegisterError
+
+    register = _open()
+    today = register.local_today()
+    document = _document(mrz, issuing_state, document_number, nationality, passport_type, expires, today)
+    try:
+        record = register.record_exit(document, _date(on, "--date", today), officer=_officer(officer),
+                                      border_post=post, at=_time(at), event_id=event_id)
+    except (RegisterError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _json(record)
+        return
+    if record.unpaired:
+        console.print(f"EXIT {record.exit} recorded [yellow]without a recorded entry[/yellow] (kept and reported as unpaired)")
+    else:
+        late = f", [red]{record.overstay_days} day(s) past the permitted end[/red]" if record.overstay_days else ""
+        console.print(f"EXIT {record.exit} — stay from {record.entry}, permitted until {record.permitted_end}{late}")
+
+
+def _print_status(status) -> None:
+    if status.in_country:
+        console.print(f"in the country since {status.entry}; permitted until {status.permitted_end}"
+                      + (f" ({status.changed_by}; computed {status.computed_end})" if status.changed_by else ""))
+        if status.days_past_end:
+            console.print(f"[red]{status.days_past_end} day(s) past the permitted end[/red]")
+    else:
+        console.print("not in the country")
+    if status.days_used is not None:
+        console.print(f"days of presence in the 180-day window ending {status.on}: {status.days_used} (regime {status.regime})")
+    if status.unpaired:
+        console.print(f"[yellow]unpaired events: {', '.join(status.unpaired)}[/yellow]")
+    if status.engine_note:
+        console.print(f"[yellow]engine: {status.engine_note}[/yellow]")
+
+
+@register_app.command()
+def status(
+    key: Optional[str] = KEY, mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING,
+    document_number: Optional[str] = NUMBER, nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE,
+    expires: Optional[str] = EXPIRES, on: Optional[str] = typer.Option(None, "--on", help="Reference date (default today)."),
+    officer: Optional[str] = OFFICER, as_json: bool = JSON,
+) -> None:
+    """A traveller's current status (this read is written to the audit log)."""
+    register = _open()
+    traveller = _traveller_key(register, key, mrz, issuing_state, document_number, nationality, passport_type, expires)
+    result = register.status(traveller, _date(on, "--on", register.local_today()), actor=_officer(officer))
+    _json(result) if as_json else _print_status(result)
+
+
+@register_app.command()
+def history(
+    key: Optional[str] = KEY, mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING,
+    document_number: Optional[str] = NUMBER, nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE,
+    expires: Optional[str] = EXPIRES, on: Optional[str] = typer.Option(None, "--on"),
+    officer: Optional[str] = OFFICER, as_json: bool = JSON,
+) -> None:
+    """Every crossing, decision, stay change and link of a traveller (audited)."""
+    register = _open()
+    traveller = _traveller_key(register, key, mrz, issuing_state, document_number, nationality, passport_type, expires)
+    result = register.history(traveller, actor=_officer(officer), on=_date(on, "--on", register.local_today()))
+    if as_json:
+        _json(result)
+        return
+    table = Table("id", "date", "time", "dir", "post", "source", "decision", "until", "reasons", "corrects", "event")
+    for c in result.crossings:
+        table.add_row(str(c["id"]), str(c["date"]), str(c["time"] or ""), c["direction"], c["border_post"], c["source"],
+                      c["decision"] or "", str(c["permitted_until"] or ""), c["reasons"],
+                      ("withdraws " if c["withdraws"] else "") + str(c["corrects"] or ""), c["event_id"])
+    console.print(table)
+    for stay in result.stays:
+        changes = "; ".join(f"{ch['kind']} ({ch['rule']}) to {ch['new_end']}: {ch['legal_basis']}" for ch in stay["changes"])
+        console.print(f"stay {stay['entry'] or '?'} → {stay['exit'] or ('?' if stay['unpaired'] else 'still there')}: "
+                      f"permitted until {stay['permitted_end']}" + (f" [{stay['unpaired']}]" if stay["unpaired"] else "")
+                      + (f" — {changes}" if changes else ""))
+    if len(result.keys) > 1:
+        console.print(f"linked documents: {len(result.keys)} keys")
+    for item in result.links:
+        state = f"withdraws link {item['corrects']}" if item["corrects"] else "link"
+        console.print(f"{state} {item['id']} by {item['officer']}: {item['reason']}")
+    _print_status(result.status)
+
+
+def _change(kind: str, key, mrz, issuing_state, document_number, nationality, passport_type, expires, until, basis, officer):
+    from visafree.register import RegisterError
+
+    register = _open()
+    traveller = _traveller_key(register, key, mrz, issuing_state, document_number, nationality, passport_type, expires)
+    try:
+        change = register.change_stay(traveller, kind, _date(until, "--until"), legal_basis=basis, officer=_officer(officer))
+    except RegisterError as exc:
+        _fail(str(exc))
+    console.print(f"{kind} ({change.rule}) recorded: the stay is now permitted until {change.new_end}")
+
+
+@register_app.command()
+def extend(
+    until: str = typer.Option(..., "--until", help="New permitted end (YYYY-MM-DD)."),
+    basis: str = typer.Option(..., "--basis", help="Legal basis of the extension (R7, force majeure)."),
+    key: Optional[str] = KEY, mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING,
+    document_number: Optional[str] = NUMBER, nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE,
+    expires: Optional[str] = EXPIRES, officer: Optional[str] = OFFICER,
+) -> None:
+    """Record an extension of the current stay (R7): it moves the permitted end later."""
+    _change("extension", key, mrz, issuing_state, document_number, nationality, passport_type, expires, until, basis, officer)
+
+
+@register_app.command()
+def shorten(
+    until: str = typer.Option(..., "--until", help="New permitted end (YYYY-MM-DD)."),
+    basis: str = typer.Option(..., "--basis", help="Legal basis of the shortening (R6)."),
+    key: Optional[str] = KEY, mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING,
+    document_number: Optional[str] = NUMBER, nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE,
+    expires: Optional[str] = EXPIRES, officer: Optional[str] = OFFICER,
+) -> None:
+    """Record a shortening of the current stay (R6): it moves the permitted end earlier."""
+    _change("shortening", key, mrz, issuing_state, document_number, nationality, passport_type, expires, until, basis, officer)
+
+
+@register_app.command()
+def link(
+    key: str = typer.Option(..., "--key", help="Key of the document already in the register."),
+    to_key: str = typer.Option(..., "--to-key", help="Key of the new document of the same person."),
+    reason: str = typer.Option(..., "--reason", help="Why the officer holds them to be one person."),
+    officer: Optional[str] = OFFICER,
+) -> None:
+    """Link two documents of one person (a renewed passport); the link is a recorded act."""
+    from visafree.register import RegisterError
+
+    register = _open()
+    try:
+        link_id = register.link_documents(key, to_key, reason=reason, officer=_officer(officer))
+    except RegisterError as exc:
+        _fail(str(exc))
+    console.print(f"link {link_id} recorded: the two documents' histories are now one")
+
+
+@register_app.command()
+def unlink(
+    link_id: int = typer.Argument(..., help="Id of the link (see `history`)."),
+    reason: str = typer.Option(..., "--reason"), officer: Optional[str] = OFFICER,
+) -> None:
+    """Withdraw a link between documents (recorded; the link stays on file)."""
+    from visafree.register import RegisterError
+
+    register = _open()
+    try:
+        register.withdraw_link(link_id, reason=reason, officer=_officer(officer))
+    except RegisterError as exc:
+        _fail(str(exc))
+    console.print(f"link {link_id} withdrawn: the documents' histories are separate again")
+
+
+@register_app.command()
+def keyof(
+    mrz: Optional[List[str]] = MRZ, issuing_state: Optional[str] = ISSUING, document_number: Optional[str] = NUMBER,
+    nationality: Optional[str] = NATIONALITY, passport_type: str = TYPE, expires: Optional[str] = EXPIRES,
+) -> None:
+    """Print a document's pseudonymous key (nothing is read or written)."""
+    register = _open()
+    print(_traveller_key(register, None, mrz, issuing_state, document_number, nationality, passport_type, expires))
+
+
+@register_app.command()
+def correct(
+    crossing_id: int = typer.Argument(..., help="Id of the crossing to correct (see `history`)."),
+    reason: str = typer.Option(..., "--reason"),
+    on: Optional[str] = typer.Option(None, "--date", help="The corrected date; without it the crossing is withdrawn."),
+    at: Optional[str] = typer.Option(None, "--time"), officer: Optional[str] = OFFICER,
+) -> None:
+    """Correct a crossing by a new record pointing at it (nothing is edited or deleted)."""
+    from visafree.register import RegisterError
+
+    register = _open()
+    try:
+        new_id = register.correct_crossing(crossing_id, reason=reason, officer=_officer(officer),
+                                           new_date=_date(on, "--date") if on else None, new_time=_time(at))
+    except RegisterError as exc:
+        _fail(str(exc))
+    console.print(f"correction {new_id} recorded for crossing {crossing_id}")
+
+
+@register_app.command()
+def overstayers(
+    on: Optional[str] = typer.Option(None, "--on", help="Date (default today)."),
+    csv_out: Optional[str] = typer.Option(None, "--csv", help="Write CSV to this file ('-' for standard output)."),
+    officer: Optional[str] = OFFICER,
+) -> None:
+    """Travellers in the country past their permitted end (after extensions and shortenings)."""
+    register = _open()
+    day = _date(on, "--on", register.local_today())
+    found = register.overstayers(day, actor=_officer(officer))
+    if csv_out:
+        from visafree.register.export import overstayers_csv
+
+        text = overstayers_csv(found)
+        if csv_out == "-":
+            sys.stdout.write(text)
+        else:
+            with open(csv_out, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            console.print(f"{len(found)} overstayer(s) on {day} written to {csv_out}")
+        return
+    table = Table("traveller", "nationality", "entry", "post", "permitted until", "days past", "set by",
+                  title=f"Overstayers on {day}: {len(found)}")
+    for o in found:
+        table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post, str(o.permitted_end),
+                      str(o.days_past_end), o.basis)
+    console.print(table)
+
+
+@register_app.command()
+def ingest(
+    path: str = typer.Argument(..., help="Crossing log: .csv, .jsonl or .parquet"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the extension)."),
+    rejects: Optional[str] = typer.Option(None, "--rejects", help="Rejects file (default FILE.rejects.csv)."),
+    chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Rows per transaction."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"), as_json: bool = JSON,
+) -> None:
+    """Bulk ingest of crossings, idempotent by event id; every row stored, duplicate or rejected."""
+    from visafree.register.ingest import IngestError, ingest as run
+
+    register = _open()
+    try:
+        summary = run(register, path, fmt=fmt, rejects=rejects, chunk_size=chunk_size, progress=progress,
+                      recorded_by=f"ingest:{os.path.basename(path)}")
+    except IngestError as exc:
+        _fail(str(exc))
+    if as_json:
+        _json(summary)
+    else:
+        console.print(f"read {summary.read} = stored {summary.stored} + duplicates {summary.duplicates} "
+                      f"+ rejected {summary.rejected}")
+        if summary.rejected:
+            console.print(f"rejects: {summary.rejects_file}")
+        if summary.unpaired:
+            console.print("unpaired events (kept): " + ", ".join(f"{k} {v}" for k, v in sorted(summary.unpaired.items())))
+    if not summary.balanced:
+        _fail("the counts do not add up; please report this", 3)
+
+
+@register_app.command()
+def audit(
+    key: Optional[str] = KEY, limit: int = typer.Option(50, "--limit"), as_json: bool = JSON,
+) -> None:
+    """The audit log, newest first (optionally for one traveller)."""
+    register = _open()
+    rows = register.audit_entries(traveller_key=key, limit=limit)
+    if as_json:
+        _json(rows)
+        return
+    table = Table("id", "at", "actor", "action", "traveller", "detail")
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["at"])[:19], r["actor"], r["action"], (r["traveller_key"] or "")[:16], r["detail"] or "")
+    console.print(table)
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(..., "--role", help="officer, auditor or admin."),
+    label: str = typer.Option(..., "--label", help="Whose token (shown in the audit log)."),
+    officer: Optional[str] = OFFICER,
+) -> None:
+    """Create a token; it is printed once and only its hash is stored."""
+    from visafree.register import RegisterError
+
+    register = _open()
+    try:
+        token = register.create_token(role, label, created_by=_officer(officer))
+    except RegisterError as exc:
+        _fail(str(exc))
+    errors.print(f"{role} token for {label} (shown once; keep it secret):")
+    print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """The tokens (never their values)."""
+    register = _open()
+    table = Table("id", "role", "label", "created by", "created at", "revoked")
+    for t in register.list_tokens():
+        table.add_row(str(t["id"]), t["role"], t["label"], t["created_by"], str(t["created_at"])[:19], "yes" if t["revoked"] else "")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(...), officer: Optional[str] = OFFICER) -> None:
+    """Revoke a token (recorded; the token stops working at once)."""
+    from visafree.register import RegisterError
+
+    register = _open()
+    try:
+        register.revoke_token(token_id, revoked_by=_officer(officer))
+    except RegisterError as exc:
+        _fail(str(exc))
+    console.print(f"token {token_id} revoked")

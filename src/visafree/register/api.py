@@ -1,0 +1,261 @@
+"""The register's HTTP API under /api/v1/register (included by visafree.api.create_app).
+
+Every endpoint needs a bearer token of a role allowed for it: officer records and reads,
+auditor reads and sees the audit log, admin manages tokens. A document number only ever
+travels in a POST body, never in a URL, so it cannot end up in an access log.
+
+The register comes from the `get_register` dependency (environment: VISAFREE_DATABASE_URL,
+VISAFREE_REGISTER_KEY / VISAFREE_KEY_FILE); tests replace it with app.dependency_overrides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from .export import overstayers_csv
+from .mrz import MRZError, parse_td3
+from .service import Document, Register, RegisterError, TokenInfo
+
+router = APIRouter(prefix="/api/v1/register", tags=["register"])
+
+_registers: dict[tuple, Register] = {}
+_registers_lock = threading.Lock()
+
+
+def get_register() -> Register:
+    """One Register per configuration, opened (and migrated) on first use."""
+    import os
+
+    from . import open_register
+    from .config import RegisterConfig
+
+    config = RegisterConfig.from_env()
+    cache_key = (config.database_url, str(config.key_file), os.environ.get("VISAFREE_REGISTER_COUNTRY"))
+    with _registers_lock:
+        if cache_key not in _registers:
+            _registers[cache_key] = open_register()
+        return _registers[cache_key]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require(*roles: str):
+    def dependency(request: Request, register: Register = Depends(get_register)) -> TokenInfo:
+        info = register.authenticate(_bearer(request))
+        if info is None:
+            raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        if info.role not in roles:
+            raise HTTPException(403, f"role {info.role} may not do this (needs {' or '.join(roles)})")
+        return info
+
+    return dependency
+
+
+def _actor(info: TokenInfo) -> str:
+    return f"token:{info.id}:{info.label}"
+
+
+def _bad(exc: Exception) -> HTTPException:
+    field = getattr(exc, "field", None)
+    return HTTPException(422, {"error": str(exc), "field": field, "code": getattr(exc, "code", "invalid")})
+
+
+class PassportIn(BaseModel):
+    mrz: list[str] | None = Field(None, description="The two MRZ lines of a TD3 passport", min_length=2, max_length=2)
+    issuing_state: str | None = None
+    document_number: str | None = None
+    nationality: str | None = None
+    passport_type: str = "ordinary"
+    expires: dt.date | None = None
+
+    def document(self, today: dt.date) -> Document:
+        if self.mrz:
+            try:
+                p = parse_td3(self.mrz[0], self.mrz[1], today=today)
+            except MRZError as exc:
+                raise _bad(exc) from None
+            return Document(p.issuing_state, p.document_number, p.nationality, p.passport_type, p.expires)
+        if not (self.issuing_state and self.document_number):
+            raise HTTPException(422, {"error": "passport: give mrz, or issuing_state and document_number", "field": "passport"})
+        return Document(self.issuing_state, self.document_number, self.nationality or self.issuing_state,
+                        self.passport_type, self.expires)
+
+    def __repr__(self) -> str:
+        return "PassportIn(<hidden>)"
+
+
+class CrossingIn(BaseModel):
+    passport: PassportIn
+    date: dt.date | None = None
+    time: dt.time | None = None
+    border_post: str = Field(..., max_length=64)
+    event_id: str | None = Field(None, max_length=128)
+    refuse_basis: str | None = Field(None, description="Entry only: the officer refuses under R6, citing this basis")
+
+
+class TravellerIn(BaseModel):
+    passport: PassportIn | None = None
+    traveller_key: str | None = Field(None, pattern="^[0-9a-f]{64}$")
+    on: dt.date | None = None
+
+
+class StayChangeIn(TravellerIn):
+    kind: Literal["extension", "shortening"]
+    new_end: dt.date
+    legal_basis: str = Field(..., min_length=1)
+
+
+class LinkIn(BaseModel):
+    traveller_key: str = Field(..., pattern="^[0-9a-f]{64}$")
+    linked_key: str = Field(..., pattern="^[0-9a-f]{64}$")
+    reason: str = Field(..., min_length=1)
+
+
+class TokenIn(BaseModel):
+    role: Literal["officer", "auditor", "admin"]
+    label: str = Field(..., min_length=1, max_length=128)
+
+
+def _key(register: Register, body: TravellerIn) -> str:
+    if body.traveller_key:
+        return body.traveller_key
+    if body.passport is None:
+        raise HTTPException(422, {"error": "give passport or traveller_key", "field": "passport"})
+    try:
+        return register.key_of(body.passport.document(register.local_today()))
+    except (RegisterError, ValueError) as exc:
+        raise _bad(exc) from None
+
+
+@router.post("/entries")
+def record_entry(body: CrossingIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+    document = body.passport.document(register.local_today())
+    try:
+        decision = register.record_entry(document, body.date or register.local_today(), officer=_actor(who),
+                                         border_post=body.border_post, at=body.time, event_id=body.event_id,
+                                         refuse_basis=body.refuse_basis)
+    except (RegisterError, ValueError) as exc:
+        raise _bad(exc) from None
+    return {
+        "event_id": decision.event_id, "traveller_key": decision.traveller_key, "entry": decision.entry,
+        "decision": "admit" if decision.admitted else "refuse", "reasons": list(decision.reasons),
+        "permitted_until": decision.permitted_until, "limited_by": decision.limited_by, "regime": decision.regime,
+        "notes": list(decision.notes), "repeated": decision.repeated,
+    }
+
+
+@router.post("/exits")
+def record_exit(body: CrossingIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+    document = body.passport.document(register.local_today())
+    try:
+        record = register.record_exit(document, body.date or register.local_today(), officer=_actor(who),
+                                      border_post=body.border_post, at=body.time, event_id=body.event_id)
+    except (RegisterError, ValueError) as exc:
+        raise _bad(exc) from None
+    return record.__dict__
+
+
+@router.post("/status")
+def traveller_status(body: TravellerIn, register: Register = Depends(get_register),
+                     who: TokenInfo = Depends(require("officer", "auditor"))):
+    key = _key(register, body)
+    return register.status(key, body.on or register.local_today(), actor=_actor(who)).__dict__
+
+
+@router.post("/history")
+def traveller_history(body: TravellerIn, register: Register = Depends(get_register),
+                      who: TokenInfo = Depends(require("officer", "auditor"))):
+    key = _key(register, body)
+    result = register.history(key, actor=_actor(who), on=body.on)
+    return {"traveller_key": result.traveller_key, "keys": list(result.keys), "crossings": result.crossings,
+            "stays": result.stays, "links": result.links, "status": result.status.__dict__}
+
+
+@router.post("/stay-changes")
+def change_stay(body: StayChangeIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+    key = _key(register, body)
+    try:
+        change = register.change_stay(key, body.kind, body.new_end, legal_basis=body.legal_basis, officer=_actor(who))
+    except RegisterError as exc:
+        raise _bad(exc) from None
+    return {"id": change.id, "kind": change.kind, "rule": change.rule, "new_end": change.new_end}
+
+
+@router.post("/links")
+def link_documents(body: LinkIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+    try:
+        link_id = register.link_documents(body.traveller_key, body.linked_key, reason=body.reason, officer=_actor(who))
+    except RegisterError as exc:
+        raise _bad(exc) from None
+    return {"id": link_id}
+
+
+@router.get("/overstayers")
+def list_overstayers(on: dt.date | None = None, format: Literal["json", "csv"] = "json",
+                     register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer", "auditor"))):
+    found = register.overstayers(on or register.local_today(), actor=_actor(who))
+    if format == "csv":
+        return PlainTextResponse(overstayers_csv(found), media_type="text/csv")
+    return [o.__dict__ for o in found]
+
+
+@router.post("/ingest")
+async def ingest_log(request: Request, format: Literal["csv", "jsonl", "parquet"] = Query(...),
+                     register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+    """Bulk ingest of a crossing log sent as the request body; the rejects come back in the answer."""
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from starlette.concurrency import run_in_threadpool
+
+    from .ingest import IngestError, ingest
+
+    with tempfile.TemporaryDirectory(prefix="visafree-ingest-") as tmp:
+        path = Path(tmp) / f"upload.{format}"
+        with open(path, "wb") as handle:
+            async for part in request.stream():
+                handle.write(part)
+        try:
+            summary = await run_in_threadpool(ingest, register, path, fmt=format, recorded_by=f"ingest:{_actor(who)}")
+        except IngestError as exc:
+            raise HTTPException(422, {"error": str(exc).replace(str(path), "body"), "field": "body"}) from None
+        with open(summary.rejects_file, encoding="utf-8") as handle:
+            rejects = list(csv.DictReader(handle))
+    return {"read": summary.read, "stored": summary.stored, "duplicates": summary.duplicates,
+            "rejected": summary.rejected, "unpaired": summary.unpaired, "rejects": rejects}
+
+
+@router.get("/audit")
+def audit_log(traveller_key: str | None = None, limit: int = Query(100, ge=1, le=10_000),
+              register: Register = Depends(get_register), who: TokenInfo = Depends(require("auditor"))):
+    return register.audit_entries(traveller_key=traveller_key, limit=limit)
+
+
+@router.post("/tokens")
+def create_token(body: TokenIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("admin"))):
+    return {"token": register.create_token(body.role, body.label, created_by=_actor(who)), "role": body.role}
+
+
+@router.get("/tokens")
+def list_tokens(register: Register = Depends(get_register), who: TokenInfo = Depends(require("admin"))):
+    return register.list_tokens()
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_token(token_id: int, register: Register = Depends(get_register), who: TokenInfo = Depends(require("admin"))):
+    try:
+        register.revoke_token(token_id, revoked_by=_actor(who))
+    except RegisterError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"revoked": token_id}

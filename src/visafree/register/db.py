@@ -1,0 +1,130 @@
+"""Opening the register's database: SQLite in WAL mode or PostgreSQL (psycopg 3), migrated
+with Alembic run from code, so an installed package needs no alembic.ini on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+
+from .config import sqlite_path
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Owner-only from the first byte: SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        engine = create_engine(url, connect_args={"timeout": 60})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event issue BEGIN itself, so writers can ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writer takes SQLite's write lock before it reads the history it decides on, so two
+        # desks admitting the same traveller cannot both decide on the same stale history.
+        mode = "IMMEDIATE" if conn.get_execution_options().get("register_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine, lock_keys: tuple[str, ...] = ()):
+    """A transaction that serialises with every other writer touching the same travellers."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(register_write=True)
+        with conn.begin():
+            lock_travellers(conn, lock_keys)
+            yield conn
+
+
+def lock_travellers(conn: Connection, keys) -> None:
+    """PostgreSQL: a per-traveller lock held to the end of the transaction. (SQLite's
+    BEGIN IMMEDIATE has already serialised all writers.) Re-locking a held key is a no-op."""
+    if conn.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):  # one order everywhere, so two writers never deadlock
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> str:
+    """Bring the schema to the newest revision; safe when several processes start at once."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return head
+    from alembic import command
+
+    with _migration_lock(engine):
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+    return head
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine):
+    path = sqlite_path(str(engine.url))
+    if path is not None:
+        with open(f"{path}.migrate.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(7411)"))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(7411)"))
+                conn.commit()
+        return
+    yield

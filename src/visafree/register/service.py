@@ -1,0 +1,646 @@
+"""The border register: the desk's entry and exit, stay decisions, links, reads and tokens.
+
+Each operation is one transaction. A desk decision reads the traveller's history and stores
+the crossing with its decision while holding that traveller's write lock, so two border posts
+recording the same person at once are serialised and each decides on the other's result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, func, select
+
+from visafree.engine import InputError, Passport, Question, Stay, check, judge_entry
+from visafree.regimes import builtin_regimes
+
+from . import schema as s
+from .countries import country_code
+from .db import lock_travellers, write_transaction
+from .timeline import (
+    Crossing, RegisterStay, StayChange, fill_permitted_ends, pair, presence_before,
+)
+
+ROLES = ("officer", "auditor", "admin")
+PASSPORT_TYPES = ("ordinary", "diplomatic", "service", "official")
+# The local calendar of each destination (RULES.md "Days and time zones"); a timestamp with an
+# offset is converted to this zone's date before any day is counted.
+TIME_ZONES = {"VNM": "Asia/Ho_Chi_Minh", "KAZ": "Asia/Almaty"}
+DEFAULT_FUTURE_TOLERANCE = dt.timedelta(days=1)
+_INSERT_CROSSING = s.crossings.insert().returning(s.crossings.c.id)
+#: Reason code of a refusal decided by the officer under R6, beside the engine's v1 codes.
+OFFICER_REFUSAL = "officer_refusal"
+
+
+class RegisterError(ValueError):
+    """Refused input or operation; `field` names what was wrong."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "invalid"):
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Document:
+    issuing_state: str
+    document_number: str
+    nationality: str
+    passport_type: str = "ordinary"
+    expires: dt.date | None = None
+
+    def __repr__(self) -> str:  # the raw document number must never reach a log
+        return f"Document(issuing_state={self.issuing_state!r}, nationality={self.nationality!r}, type={self.passport_type!r}, expires={self.expires})"
+
+    def validated(self) -> "Document":
+        issuing = country_code(self.issuing_state, "issuing_state")
+        nationality = country_code(self.nationality, "nationality")
+        number = (self.document_number or "").replace("<", "").strip().upper()
+        if not (1 <= len(number) <= 20 and number.isascii() and number.isalnum()):
+            raise RegisterError("document_number: must be 1 to 20 letters and digits", "document_number")
+        if self.passport_type not in PASSPORT_TYPES:
+            raise RegisterError(f"passport_type: {self.passport_type!r} is not one of {', '.join(PASSPORT_TYPES)}", "passport_type")
+        return Document(issuing, number, nationality, self.passport_type, self.expires)
+
+
+@dataclass
+class DeskDecision:
+    event_id: str
+    crossing_id: int
+    traveller_key: str
+    entry: dt.date
+    admitted: bool
+    reasons: tuple[str, ...]
+    permitted_until: dt.date | None
+    limited_by: str | None
+    regime: str
+    notes: tuple[str, ...] = ()
+    repeated: bool = False  # the same event id was recorded before; this is that decision
+
+
+@dataclass
+class ExitRecord:
+    event_id: str
+    crossing_id: int
+    traveller_key: str
+    exit: dt.date
+    entry: dt.date | None
+    permitted_end: dt.date | None
+    overstay_days: int
+    unpaired: bool
+    repeated: bool = False
+
+
+@dataclass
+class TravellerStatus:
+    traveller_key: str
+    keys: tuple[str, ...]
+    on: dt.date
+    in_country: bool
+    entry: dt.date | None
+    permitted_end: dt.date | None
+    computed_end: dt.date | None
+    changed_by: str | None  # extension / shortening that set the end
+    days_past_end: int
+    days_used: int | None
+    engine_overstay_days: int | None
+    unpaired: tuple[str, ...]
+    regime: str | None
+    engine_note: str | None = None
+
+
+@dataclass
+class Overstayer:
+    traveller_key: str
+    nationality: str
+    entry: dt.date
+    border_post: str
+    permitted_end: dt.date
+    days_past_end: int
+    basis: str  # desk, engine, extension, shortening
+
+
+@dataclass
+class History:
+    traveller_key: str
+    keys: tuple[str, ...]
+    crossings: list[dict]
+    stays: list[dict]
+    links: list[dict]
+    status: TravellerStatus | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    role: str
+    label: str
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Register:
+    def __init__(
+        self, engine: Engine, key: bytes, *, destination: str = "VNM", default_regime: str = "vn-kz",
+        clock=_now, future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+    ):
+        self.engine = engine
+        self._key = key
+        self.destination = country_code(destination, "destination")
+        self.regimes = builtin_regimes()
+        if default_regime not in self.regimes:
+            raise RegisterError(f"regime: unknown regime {default_regime!r}", "regime")
+        self.default_regime = default_regime
+        self.clock = clock
+        self.future_tolerance = future_tolerance
+
+    # -- identities -------------------------------------------------------------------------
+
+    def traveller_key(self, issuing_state: str, document_number: str) -> str:
+        message = f"{issuing_state.upper()}\x1f{document_number.replace('<', '').upper()}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def key_of(self, document: Document) -> str:
+        document = document.validated()
+        return self.traveller_key(document.issuing_state, document.document_number)
+
+    def regime_for(self, nationality: str, destination: str):
+        for regime in self.regimes.values():
+            if regime.covers(nationality, destination) is not None:
+                return regime
+        return self.regimes[self.default_regime]
+
+    def local_today(self, destination: str | None = None) -> dt.date:
+        zone = TIME_ZONES.get(destination or self.destination)
+        now = self.clock()
+        return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
+
+    def check_not_future(self, day: dt.date, field: str) -> None:
+        latest = self.local_today() + self.future_tolerance
+        if day > latest:
+            raise RegisterError(f"{field}: {day} is in the future (latest accepted {latest})", field, "future_date")
+
+    # -- reading history ---------------------------------------------------------------------
+
+    def _linked_keys(self, conn, key: str) -> tuple[str, ...]:
+        rows = conn.execute(select(s.document_links.c.id, s.document_links.c.traveller_key, s.document_links.c.linked_key,
+                                   s.document_links.c.corrects, s.document_links.c.withdraws)).all()
+        if not rows:
+            return (key,)
+        withdrawn = {r.corrects for r in rows if r.corrects is not None}
+        edges: dict[str, set[str]] = {}
+        for r in rows:
+            if r.withdraws or r.id in withdrawn:
+                continue
+            edges.setdefault(r.traveller_key, set()).add(r.linked_key)
+            edges.setdefault(r.linked_key, set()).add(r.traveller_key)
+        seen, todo = {key}, [key]
+        while todo:
+            for other in edges.get(todo.pop(), ()):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return tuple(sorted(seen))
+
+    def _crossings(self, conn, keys: tuple[str, ...], destination: str) -> list[Crossing]:
+        c, d = s.crossings, s.decisions
+        corrected = select(c.c.corrects).where(c.c.corrects.is_not(None), c.c.traveller_key.in_(keys))
+        rows = conn.execute(
+            select(c.c.id, c.c.event_id, c.c.traveller_key, c.c.direction, c.c.local_date, c.c.local_time,
+                   c.c.nationality, c.c.passport_type, c.c.passport_expires, c.c.destination, c.c.border_post,
+                   c.c.source, d.c.outcome, d.c.permitted_until, d.c.reasons, d.c.regime)
+            .select_from(c.outerjoin(d, d.c.crossing_id == c.c.id))
+            .where(c.c.traveller_key.in_(keys), c.c.destination == destination, c.c.withdraws.is_(False),
+                   c.c.id.not_in(corrected))
+        ).all()
+        return [Crossing(**row._mapping) for row in rows]
+
+    def _changes(self, conn, keys: tuple[str, ...]) -> list[StayChange]:
+        t = s.stay_changes
+        rows = conn.execute(select(t).where(t.c.traveller_key.in_(keys))).all()
+        withdrawn = {r.corrects for r in rows if r.corrects is not None}
+        return [
+            StayChange(r.id, r.entry_crossing_id, r.kind, r.rule, r.new_end, r.legal_basis, r.officer, r.recorded_at)
+            for r in rows if not r.withdraws and r.id not in withdrawn
+        ]
+
+    def _timeline(self, conn, keys: tuple[str, ...], destination: str) -> list[RegisterStay]:
+        stays = pair(self._crossings(conn, keys, destination))
+        fill_permitted_ends(stays, self.regime_for, self._changes(conn, keys))
+        return stays
+
+    def _audit(self, conn, actor: str, action: str, key: str | None, detail: str | None = None) -> None:
+        conn.execute(s.audit_log.insert(), dict(at=self.clock(), actor=actor, action=action, traveller_key=key, detail=detail))
+
+    # -- the desk ----------------------------------------------------------------------------
+
+    def _existing_event(self, conn, event_id: str):
+        return conn.execute(select(s.crossings).where(s.crossings.c.event_id == event_id)).first()
+
+    def record_entry(
+        self, document: Document, on: dt.date, *, officer: str, border_post: str, at: dt.time | None = None,
+        event_id: str | None = None, refuse_basis: str | None = None,
+    ) -> DeskDecision:
+        """The desk decision. `refuse_basis`: the officer refuses entry under R6 whatever the
+        engine allows (the engine's own reasons are still stored beside it)."""
+        document = document.validated()
+        if refuse_basis is not None and not refuse_basis.strip():
+            raise RegisterError("refuse_basis: a refusal must cite its legal basis", "refuse_basis")
+        if document.expires is None:
+            raise RegisterError("expires: the desk needs the passport's expiry date (R2)", "expires")
+        self.check_not_future(on, "date")
+        key = self.traveller_key(document.issuing_state, document.document_number)
+        event_id = event_id or f"desk-{uuid.uuid4()}"
+        regime = self.regime_for(document.nationality, self.destination)
+        with write_transaction(self.engine, (key,)) as conn:
+            keys = self._linked_keys(conn, key)
+            lock_travellers(conn, keys)  # a linked document's history is decided on too
+            existing = self._existing_event(conn, event_id)
+            if existing is not None:
+                return self._repeat_entry(conn, existing, key)
+            stays = self._timeline(conn, keys, self.destination)
+            self._refuse_out_of_order(stays, on)
+            if stays and stays[-1].is_open:
+                raise RegisterError(
+                    f"traveller already in the country since {stays[-1].entry.local_date} "
+                    f"(event {stays[-1].entry.event_id}); record the exit first", "document", "already_in_country")
+            try:
+                verdict = judge_entry(regime, document.nationality, self.destination,
+                                      Passport(document.passport_type, document.expires),
+                                      presence_before(stays), on)
+            except InputError as exc:
+                raise RegisterError(f"history: {exc.message}", "history", exc.code) from None
+            now = self.clock()
+            admitted = verdict.ok and refuse_basis is None
+            reasons = verdict.reasons + ((OFFICER_REFUSAL,) if refuse_basis is not None else ())
+            permitted_until = verdict.latest_exit if admitted else None
+            # Parameters passed apart from the statement keep SQLAlchemy's compiled-statement cache hot.
+            crossing_id = conn.execute(_INSERT_CROSSING, dict(
+                event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
+                nationality=document.nationality, passport_type=document.passport_type,
+                passport_expires=document.expires, direction="entry", destination=self.destination,
+                border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
+                note=f"R6: {refuse_basis.strip()}" if refuse_basis is not None else None,
+                recorded_by=officer, recorded_at=now,
+            )).scalar_one()
+            conn.execute(s.decisions.insert(), dict(
+                crossing_id=crossing_id, traveller_key=key, outcome="admit" if admitted else "refuse",
+                permitted_until=permitted_until, reasons=",".join(reasons), limited_by=verdict.limited_by if admitted else None,
+                regime=regime.id, officer=officer, decided_at=now,
+            ))
+            self._audit(conn, officer, "desk_entry", key, event_id)
+        notes = tuple(n.text for n in verdict.notes if admitted or not n.code.startswith("latest_exit"))
+        if refuse_basis is not None:
+            notes += (f"Entry refused by the officer under R6: {refuse_basis.strip()}",)
+        return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until,
+                            verdict.limited_by if admitted else None, regime.id, notes)
+
+    def _repeat_entry(self, conn, existing, key: str) -> DeskDecision:
+        if existing.traveller_key != key or existing.direction != "entry":
+            raise RegisterError(f"event_id: {existing.event_id!r} is already used by another crossing", "event_id", "event_id_reused")
+        decision = conn.execute(select(s.decisions).where(s.decisions.c.crossing_id == existing.id)).first()
+        if decision is None:
+            raise RegisterError(f"event_id: {existing.event_id!r} is an ingested crossing, not a desk entry", "event_id", "event_id_reused")
+        return DeskDecision(existing.event_id, existing.id, key, existing.local_date, decision.outcome == "admit",
+                            tuple(r for r in decision.reasons.split(",") if r), decision.permitted_until,
+                            decision.limited_by, decision.regime, repeated=True)
+
+    @staticmethod
+    def _refuse_out_of_order(stays: list[RegisterStay], on: dt.date) -> None:
+        if not stays:
+            return
+        last = stays[-1]
+        latest = (last.exit or last.entry).local_date
+        if latest > on:
+            raise RegisterError(
+                f"date: the register already has a crossing on {latest}, after {on}; "
+                "record a correction instead of a back-dated crossing", "date", "out_of_order")
+
+    def record_exit(
+        self, document: Document, on: dt.date, *, officer: str, border_post: str, at: dt.time | None = None,
+        event_id: str | None = None,
+    ) -> ExitRecord:
+        document = document.validated()
+        self.check_not_future(on, "date")
+        key = self.traveller_key(document.issuing_state, document.document_number)
+        event_id = event_id or f"desk-{uuid.uuid4()}"
+        with write_transaction(self.engine, (key,)) as conn:
+            keys = self._linked_keys(conn, key)
+            lock_travellers(conn, keys)
+            existing = self._existing_event(conn, event_id)
+            stays = self._timeline(conn, keys, self.destination)
+            if existing is not None:
+                if existing.traveller_key != key or existing.direction != "exit":
+                    raise RegisterError(f"event_id: {event_id!r} is already used by another crossing", "event_id", "event_id_reused")
+                stay = next((x for x in stays if x.exit is not None and x.exit.id == existing.id), None)
+                return self._exit_record(existing.id, event_id, key, existing.local_date, stay, repeated=True)
+            self._refuse_out_of_order(stays, on)
+            open_stay = stays[-1] if stays and stays[-1].is_open else None
+            crossing_id = conn.execute(_INSERT_CROSSING, dict(
+                event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
+                nationality=document.nationality, passport_type=document.passport_type,
+                passport_expires=document.expires, direction="exit", destination=self.destination,
+                border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
+                recorded_by=officer, recorded_at=self.clock(),
+            )).scalar_one()
+            self._audit(conn, officer, "desk_exit", key, event_id)
+        return self._exit_record(crossing_id, event_id, key, on, open_stay)
+
+    @staticmethod
+    def _exit_record(crossing_id, event_id, key, on, stay: RegisterStay | None, repeated=False) -> ExitRecord:
+        if stay is None or stay.entry is None:
+            return ExitRecord(event_id, crossing_id, key, on, None, None, 0, True, repeated)
+        end = stay.permitted_end
+        overstay = max(0, (on - end).days) if end else 0
+        return ExitRecord(event_id, crossing_id, key, on, stay.entry.local_date, end, overstay, False, repeated)
+
+    # -- an authority's decisions on a stay (R6, R7) ------------------------------------------
+
+    def change_stay(self, key: str, kind: str, new_end: dt.date, *, legal_basis: str, officer: str) -> StayChange:
+        """Extend (R7) or shorten (R6) the traveller's current or latest stay."""
+        if kind not in ("extension", "shortening"):
+            raise RegisterError(f"kind: {kind!r} is not extension or shortening", "kind")
+        if not legal_basis or not legal_basis.strip():
+            raise RegisterError("legal_basis: an extension or shortening must cite its legal basis", "legal_basis")
+        with write_transaction(self.engine, (key,)) as conn:
+            keys = self._linked_keys(conn, key)
+            stays = [x for x in self._timeline(conn, keys, self.destination) if x.entry is not None]
+            if not stays:
+                raise RegisterError("traveller: no admitted stay in the register", "traveller", "not_found")
+            stay = stays[-1]
+            current = stay.permitted_end
+            if new_end < stay.entry.local_date:
+                raise RegisterError(f"new_end: {new_end} is before the stay's entry {stay.entry.local_date}", "new_end")
+            if current is not None and kind == "extension" and new_end <= current:
+                raise RegisterError(f"new_end: an extension must end after the current end {current}", "new_end")
+            if current is not None and kind == "shortening" and new_end >= current:
+                raise RegisterError(f"new_end: a shortening must end before the current end {current}", "new_end")
+            rule = "R7" if kind == "extension" else "R6"
+            now = self.clock()
+            change_id = conn.execute(s.stay_changes.insert().values(
+                traveller_key=stay.entry.traveller_key, entry_crossing_id=stay.entry.id, kind=kind, rule=rule,
+                new_end=new_end, legal_basis=legal_basis.strip(), withdraws=False, officer=officer, recorded_at=now,
+            ).returning(s.stay_changes.c.id)).scalar_one()
+            self._audit(conn, officer, kind, key, f"new_end={new_end}")
+        return StayChange(change_id, stay.entry.id, kind, rule, new_end, legal_basis, officer, now)
+
+    def link_documents(self, key: str, other_key: str, *, reason: str, officer: str) -> int:
+        """Record that two documents belong to one person; from now on their histories are one."""
+        if key == other_key:
+            raise RegisterError("linked document: it is the same document", "linked_document")
+        if not reason or not reason.strip():
+            raise RegisterError("reason: a link must say why the documents are one person's", "reason")
+        with write_transaction(self.engine, (key, other_key)) as conn:
+            link_id = conn.execute(s.document_links.insert().values(
+                traveller_key=key, linked_key=other_key, reason=reason.strip(), withdraws=False,
+                officer=officer, recorded_at=self.clock(),
+            ).returning(s.document_links.c.id)).scalar_one()
+            self._audit(conn, officer, "link", key, f"linked_key={other_key}")
+        return link_id
+
+    def withdraw_link(self, link_id: int, *, reason: str, officer: str) -> int:
+        """Undo a link by a new record pointing at it; the link itself stays on file."""
+        if not reason or not reason.strip():
+            raise RegisterError("reason: withdrawing a link must say why", "reason")
+        t = s.document_links
+        with self.engine.connect() as probe:
+            link = probe.execute(select(t).where(t.c.id == link_id, t.c.withdraws.is_(False))).first()
+        if link is None:
+            raise RegisterError(f"link: no link with id {link_id}", "link", "not_found")
+        with write_transaction(self.engine, (link.traveller_key, link.linked_key)) as conn:
+            if conn.execute(select(t.c.id).where(t.c.corrects == link_id)).first() is not None:
+                raise RegisterError(f"link: {link_id} was already withdrawn", "link", "already_corrected")
+            new_id = conn.execute(t.insert().values(
+                traveller_key=link.traveller_key, linked_key=link.linked_key, reason=reason.strip(), corrects=link_id,
+                withdraws=True, officer=officer, recorded_at=self.clock(),
+            ).returning(t.c.id)).scalar_one()
+            self._audit(conn, officer, "unlink", link.traveller_key, f"link={link_id}")
+        return new_id
+
+    def correct_crossing(
+        self, crossing_id: int, *, reason: str, officer: str, new_date: dt.date | None = None,
+        new_time: dt.time | None = None,
+    ) -> int:
+        """Withdraw a crossing (no new date) or replace it by one on the corrected date."""
+        if not reason or not reason.strip():
+            raise RegisterError("reason: a correction must say why", "reason")
+        with self.engine.connect() as probe:
+            original = probe.execute(select(s.crossings).where(s.crossings.c.id == crossing_id)).first()
+        if original is None:
+            raise RegisterError(f"crossing: no crossing with id {crossing_id}", "crossing", "not_found")
+        if new_date is not None:
+            self.check_not_future(new_date, "new_date")
+        with write_transaction(self.engine, (original.traveller_key,)) as conn:
+            already = conn.execute(select(func.count()).where(s.crossings.c.corrects == crossing_id)).scalar()
+            if already:
+                raise RegisterError(f"crossing: {crossing_id} was already corrected; correct the correction", "crossing", "already_corrected")
+            values = {k: v for k, v in original._mapping.items() if k != "id"}
+            values.update(
+                event_id=f"{original.event_id}#correction-{uuid.uuid4().hex[:8]}", source="correction",
+                corrects=crossing_id, withdraws=new_date is None, note=reason.strip(), recorded_by=officer,
+                recorded_at=self.clock(),
+            )
+            if new_date is not None:
+                values.update(local_date=new_date, local_time=new_time)
+            new_id = conn.execute(s.crossings.insert().values(**values).returning(s.crossings.c.id)).scalar_one()
+            self._audit(conn, officer, "correction", original.traveller_key, f"crossing={crossing_id}")
+        return new_id
+
+    # -- reads (each is audited) -------------------------------------------------------------
+
+    def status(self, key: str, on: dt.date, *, actor: str) -> TravellerStatus:
+        with write_transaction(self.engine) as conn:
+            keys = self._linked_keys(conn, key)
+            stays = self._timeline(conn, keys, self.destination)
+            self._audit(conn, actor, "status", key, f"on={on}")
+        return self._status(key, keys, stays, on)
+
+    def _status(self, key, keys, stays: list[RegisterStay], on: dt.date) -> TravellerStatus:
+        stays = self._until([x for x in stays if x.first_day <= on], on)
+        current = stays[-1] if stays and stays[-1].is_open else None
+        in_country = current is not None
+        end = current.permitted_end if current else None
+        changed_by = current.changes[-1].kind if current and current.changes else None
+        days_past = max(0, (on - end).days) if in_country and end else 0
+        first_entry = next((x.entry for x in reversed(stays) if x.entry is not None), None)
+        regime = self.regime_for(first_entry.nationality, self.destination) if first_entry else None
+        days_used = engine_overstay = engine_note = None
+        if regime is not None:
+            engine_stays = tuple(
+                Stay(x.first_day, x.last_known_day if x.last_known_day is None or x.last_known_day <= on else on)
+                for x in stays
+            )
+            try:
+                answer = check(Question(regime, first_entry.nationality, self.destination, on, stays=engine_stays))
+                days_used, engine_overstay = answer.days_used, answer.overstay_days
+            except InputError as exc:
+                engine_note = exc.message
+        return TravellerStatus(
+            traveller_key=key, keys=keys, on=on, in_country=in_country,
+            entry=current.entry.local_date if current and current.entry else None,
+            permitted_end=end, computed_end=current.computed_end if current else None, changed_by=changed_by,
+            days_past_end=days_past, days_used=days_used, engine_overstay_days=engine_overstay,
+            unpaired=tuple(x.unpaired for x in stays if x.unpaired), regime=regime.id if regime else None,
+            engine_note=engine_note,
+        )
+
+    def history(self, key: str, *, actor: str, on: dt.date | None = None) -> History:
+        on = on or self.local_today()
+        with write_transaction(self.engine) as conn:
+            keys = self._linked_keys(conn, key)
+            c = s.crossings
+            rows = conn.execute(select(c, s.decisions.c.outcome, s.decisions.c.permitted_until, s.decisions.c.reasons)
+                                .select_from(c.outerjoin(s.decisions, s.decisions.c.crossing_id == c.c.id))
+                                .where(c.c.traveller_key.in_(keys)).order_by(c.c.local_date, c.c.id)).all()
+            stays = self._timeline(conn, keys, self.destination)
+            links = conn.execute(select(s.document_links).where(
+                s.document_links.c.traveller_key.in_(keys) | s.document_links.c.linked_key.in_(keys))).all()
+            self._audit(conn, actor, "history", key)
+        crossings = [
+            {
+                "id": r.id, "event_id": r.event_id, "direction": r.direction, "date": r.local_date,
+                "time": r.local_time, "border_post": r.border_post, "nationality": r.nationality,
+                "source": r.source, "corrects": r.corrects, "withdraws": r.withdraws, "note": r.note,
+                "decision": r.outcome, "permitted_until": r.permitted_until, "reasons": r.reasons or "",
+                "document": "this" if r.traveller_key == key else r.traveller_key[:12],
+            }
+            for r in rows
+        ]
+        stay_rows = [
+            {
+                "entry": x.entry.local_date if x.entry else None, "exit": x.exit.local_date if x.exit else None,
+                "unpaired": x.unpaired, "computed_end": x.computed_end, "computed_by": x.computed_by,
+                "permitted_end": x.permitted_end,
+                "changes": [{"kind": ch.kind, "rule": ch.rule, "new_end": ch.new_end, "legal_basis": ch.legal_basis,
+                             "officer": ch.officer} for ch in x.changes],
+            }
+            for x in stays
+        ]
+        link_rows = [{"id": r.id, "traveller_key": r.traveller_key, "linked_key": r.linked_key, "reason": r.reason,
+                      "officer": r.officer, "recorded_at": r.recorded_at, "corrects": r.corrects} for r in links]
+        return History(key, keys, crossings, stay_rows, link_rows, self._status(key, keys, stays, on))
+
+    def overstayers(self, on: dt.date, *, actor: str) -> list[Overstayer]:
+        """Travellers in the country at the end of `on` (no exit recorded by then) whose permitted
+        end, after extensions and shortenings, is before `on`."""
+        c = s.crossings
+        with write_transaction(self.engine) as conn:
+            links = conn.execute(select(s.document_links)).all()
+            group = _link_groups(links)
+            # Only travellers whose latest crossing up to `on` is an entry can be in the country.
+            corrected = select(c.c.corrects).where(c.c.corrects.is_not(None))
+            latest = (select(c.c.traveller_key, func.max(c.c.local_date).label("last"))
+                      .where(c.c.destination == self.destination, c.c.local_date <= on, c.c.withdraws.is_(False),
+                             c.c.id.not_in(corrected))
+                      .group_by(c.c.traveller_key)
+                      .subquery())
+            candidates = conn.execute(
+                select(c.c.traveller_key).distinct().join(latest, and_(latest.c.traveller_key == c.c.traveller_key,
+                                                                       latest.c.last == c.c.local_date))
+                .where(c.c.direction == "entry", c.c.withdraws.is_(False), c.c.id.not_in(corrected))
+            ).scalars().all()
+            people = sorted({group.get(k, (k,)) for k in candidates})
+            found: list[Overstayer] = []
+            for keys in people:
+                stays = [x for x in self._timeline(conn, keys, self.destination) if x.first_day <= on]
+                stays = self._until(stays, on)
+                if not stays or not stays[-1].is_open:
+                    continue
+                stay = stays[-1]
+                end = stay.permitted_end
+                if end is None or end >= on:
+                    continue
+                basis = stay.changes[-1].kind if stay.changes else stay.computed_by
+                found.append(Overstayer(stay.entry.traveller_key, stay.entry.nationality, stay.entry.local_date,
+                                        stay.entry.border_post, end, (on - end).days, basis))
+            for person in found:
+                self._audit(conn, actor, "overstayers", person.traveller_key, f"on={on}")
+        return sorted(found, key=lambda o: (-o.days_past_end, o.traveller_key))
+
+    @staticmethod
+    def _until(stays: list[RegisterStay], on: dt.date) -> list[RegisterStay]:
+        """The stays as they stood at the end of `on`: an exit after `on` has not happened yet."""
+        trimmed = []
+        for x in stays:
+            if x.exit is not None and x.exit.local_date > on:
+                x = RegisterStay(x.entry, None, None, x.computed_end, x.computed_by, x.limited_by, x.changes)
+            trimmed.append(x)
+        return trimmed
+
+    # -- tokens and the audit log ------------------------------------------------------------
+
+    def create_token(self, role: str, label: str, *, created_by: str) -> str:
+        if role not in ROLES:
+            raise RegisterError(f"role: {role!r} is not one of {', '.join(ROLES)}", "role")
+        token = "vfr_" + secrets.token_urlsafe(32)
+        with write_transaction(self.engine) as conn:
+            conn.execute(s.tokens.insert().values(token_hash=_token_hash(token), role=role, label=label,
+                                                  created_by=created_by, created_at=self.clock()))
+            self._audit(conn, created_by, "token_create", None, f"role={role} label={label}")
+        return token
+
+    def authenticate(self, token: str | None) -> TokenInfo | None:
+        if not token:
+            return None
+        t = s.tokens
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.id, t.c.role, t.c.label).where(
+                t.c.token_hash == _token_hash(token),
+                t.c.id.not_in(select(s.token_revocations.c.token_id)),
+            )).first()
+        return TokenInfo(row.id, row.role, row.label) if row else None
+
+    def revoke_token(self, token_id: int, *, revoked_by: str) -> None:
+        with write_transaction(self.engine) as conn:
+            if conn.execute(select(s.tokens.c.id).where(s.tokens.c.id == token_id)).first() is None:
+                raise RegisterError(f"token: no token with id {token_id}", "token", "not_found")
+            conn.execute(s.token_revocations.insert().values(token_id=token_id, revoked_by=revoked_by, revoked_at=self.clock()))
+            self._audit(conn, revoked_by, "token_revoke", None, f"token={token_id}")
+
+    def list_tokens(self) -> list[dict]:
+        t = s.tokens
+        revoked = select(s.token_revocations.c.token_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.id, t.c.role, t.c.label, t.c.created_by, t.c.created_at,
+                                       t.c.id.in_(revoked).label("revoked")).order_by(t.c.id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def audit_entries(self, *, traveller_key: str | None = None, limit: int = 100) -> list[dict]:
+        a = s.audit_log
+        query = select(a).order_by(a.c.id.desc()).limit(limit)
+        if traveller_key:
+            query = query.where(a.c.traveller_key == traveller_key)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256 random bits, so a plain SHA-256 (no salt, no stretching) cannot be reversed.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _link_groups(links) -> dict[str, tuple[str, ...]]:
+    withdrawn = {r.corrects for r in links if r.corrects is not None}
+    parent: dict[str, str] = {}
+
+    def find(k):
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for r in links:
+        if not r.withdraws and r.id not in withdrawn:
+            parent[find(r.traveller_key)] = find(r.linked_key)
+    members: dict[str, list[str]] = {}
+    for k in list(parent):
+        members.setdefault(find(k), []).append(k)
+    return {k: tuple(sorted(members[find(k)])) for k in parent}

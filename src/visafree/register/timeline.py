@@ -1,0 +1,148 @@
+"""A traveller's crossings turned into stays, and each stay's permitted end.
+
+This is bookkeeping only: pairing entries with exits and applying recorded decisions. Whether
+a day is allowed is always the engine's answer (`judge_entry`); the register never counts a
+window or a per-stay limit itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from visafree.engine import Passport, Presence, judge_entry
+
+ENTRY_WITHOUT_EXIT = "entry_without_exit"
+EXIT_WITHOUT_ENTRY = "exit_without_entry"
+
+
+@dataclass
+class Crossing:
+    id: int
+    event_id: str
+    traveller_key: str
+    direction: str
+    local_date: dt.date
+    local_time: dt.time | None
+    nationality: str
+    passport_type: str
+    passport_expires: dt.date | None
+    destination: str
+    border_post: str
+    source: str
+    outcome: str | None = None  # desk decision: admit / refuse; None for an ingested crossing
+    permitted_until: dt.date | None = None
+    reasons: str = ""
+    regime: str | None = None
+
+
+@dataclass
+class StayChange:
+    id: int
+    entry_crossing_id: int
+    kind: str
+    rule: str
+    new_end: dt.date
+    legal_basis: str
+    officer: str
+    recorded_at: dt.datetime
+
+
+@dataclass
+class RegisterStay:
+    entry: Crossing | None
+    exit: Crossing | None
+    unpaired: str | None = None
+    computed_end: dt.date | None = None  # the engine's latest_exit when the stay began
+    computed_by: str | None = None  # "desk" decision, or "engine" for an ingested entry
+    limited_by: str | None = None
+    changes: list[StayChange] = field(default_factory=list)
+
+    @property
+    def first_day(self) -> dt.date:
+        return (self.entry or self.exit).local_date
+
+    @property
+    def last_known_day(self) -> dt.date | None:
+        """The exit day; for an entry whose exit is missing, only its entry day is proven."""
+        if self.exit is not None:
+            return self.exit.local_date
+        if self.unpaired == ENTRY_WITHOUT_EXIT:
+            return self.entry.local_date
+        return None  # still in the country
+
+    @property
+    def is_open(self) -> bool:
+        return self.exit is None and self.unpaired is None
+
+    @property
+    def permitted_end(self) -> dt.date | None:
+        # R6/R7: the newest officer's decision on this stay overrides the computed allowance.
+        return self.changes[-1].new_end if self.changes else self.computed_end
+
+
+def order_key(crossing: Crossing):
+    return (crossing.local_date, crossing.local_time or dt.time.min, crossing.id)
+
+
+def pair(crossings: list[Crossing]) -> list[RegisterStay]:
+    """Stays from crossings in time order; refused entries are not stays (nobody came in).
+
+    Unpaired events are kept as stays of their own and flagged, never dropped: an entry
+    followed by another entry (its exit is missing) and an exit with no entry before it.
+    """
+    stays: list[RegisterStay] = []
+    current: RegisterStay | None = None
+    for crossing in sorted(crossings, key=order_key):
+        if crossing.direction == "entry":
+            if crossing.outcome == "refuse":
+                continue
+            if current is not None:
+                current.unpaired = ENTRY_WITHOUT_EXIT
+                stays.append(current)
+            current = RegisterStay(entry=crossing, exit=None)
+        elif current is not None:
+            current.exit = crossing
+            stays.append(current)
+            current = None
+        else:
+            stays.append(RegisterStay(entry=None, exit=crossing, unpaired=EXIT_WITHOUT_ENTRY))
+    if current is not None:
+        stays.append(current)
+    return stays
+
+
+def presence_before(stays: list[RegisterStay], upto: int | None = None) -> Presence:
+    """Days of presence of stays[:upto] as the engine's Presence (closed ordinal ranges)."""
+    ranges = []
+    for stay in stays[:upto]:
+        last = stay.last_known_day
+        if last is None:
+            raise ValueError("an open stay cannot be prior presence")
+        ranges.append((stay.first_day.toordinal(), last.toordinal()))
+    return Presence(ranges)
+
+
+def fill_permitted_ends(stays: list[RegisterStay], regime_for, changes: list[StayChange]) -> None:
+    """Each stay's permitted end: the desk's stored decision, else the engine's verdict on the
+    history before it (an ingested entry), then the officers' extensions and shortenings."""
+    by_entry: dict[int, list[StayChange]] = {}
+    for change in sorted(changes, key=lambda c: c.id):
+        by_entry.setdefault(change.entry_crossing_id, []).append(change)
+    for index, stay in enumerate(stays):
+        entry = stay.entry
+        if entry is None:
+            continue
+        stay.changes = by_entry.get(entry.id, [])
+        if entry.outcome == "admit":
+            stay.computed_end, stay.computed_by = entry.permitted_until, "desk"
+            continue
+        regime = regime_for(entry.nationality, entry.destination)
+        passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
+        verdict = judge_entry(regime, entry.nationality, entry.destination, passport,
+                              presence_before(stays, index), entry.local_date)
+        stay.computed_end, stay.computed_by, stay.limited_by = verdict.latest_exit, "engine", verdict.limited_by
+        if not verdict.ok:
+            # Entered although the rules forbade even the first day: permitted end is the day before.
+            stay.computed_end = entry.local_date - dt.timedelta(days=1)
+            stay.limited_by = ",".join(verdict.reasons)

@@ -1,0 +1,175 @@
+"""Bulk ingest: every row stored, duplicate or rejected, on both backends."""
+
+import csv
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select
+
+from visafree.register import schema as s
+from visafree.register.ingest import IngestError, ingest
+
+from .helpers import D
+
+HEADER = ["event_id", "issuing_state", "document_number", "nationality", "direction", "time", "border_post",
+          "passport_type", "passport_expires"]
+
+
+def rows(n_travellers=5, trips=2):
+    out = []
+    for t in range(n_travellers):
+        for trip in range(trips):
+            month = 1 + 2 * trip
+            out.append([f"t{t}-{trip}-in", "KAZ", f"DOC{t:05d}", "KAZ", "entry", f"2025-{month:02d}-0{1 + t % 5}T08:00",
+                        "HAN", "ordinary", "2031-01-01"])
+            out.append([f"t{t}-{trip}-out", "KAZ", f"DOC{t:05d}", "KAZ", "exit", f"2025-{month:02d}-2{t % 5}T20:00",
+                        "SGN", "ordinary", "2031-01-01"])
+    return out
+
+
+def write_csv(path, data, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(data)
+    return path
+
+
+def count(register):
+    with register.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(s.crossings)).scalar()
+
+
+def read_rejects(summary):
+    with open(summary.rejects_file, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_each_format_ingests_and_a_second_run_changes_nothing(register, tmp_path, fmt):
+    data = rows()
+    path = tmp_path / f"log.{fmt}"
+    if fmt == "csv":
+        write_csv(path, data)
+    elif fmt == "jsonl":
+        path.write_text("".join(json.dumps(dict(zip(HEADER, r))) + "\n" for r in data), encoding="utf-8")
+    else:
+        pq.write_table(pa.table({h: [r[i] for r in data] for i, h in enumerate(HEADER)}), path)
+    first = ingest(register, path, chunk_size=7)
+    assert (first.read, first.stored, first.duplicates, first.rejected) == (20, 20, 0, 0)
+    assert first.unpaired == {}
+    second = ingest(register, path, chunk_size=7)
+    assert (second.read, second.stored, second.duplicates, second.rejected) == (20, 0, 20, 0)
+    assert count(register) == 20
+
+
+def test_parquet_with_typed_columns(register, tmp_path):
+    import datetime as dt
+    path = tmp_path / "typed.parquet"
+    pq.write_table(pa.table({
+        "event_id": ["a", "b"], "issuing_state": ["KAZ", "KAZ"], "document_number": ["X1", "X1"],
+        "nationality": ["KAZ", "KAZ"], "direction": ["entry", "exit"],
+        "time": [dt.datetime(2025, 3, 1, 23, 55), dt.datetime(2025, 3, 2, 0, 5)], "border_post": ["HAN", "HAN"],
+        "passport_expires": [dt.date(2031, 1, 1), dt.date(2031, 1, 1)],
+    }), path)
+    summary = ingest(register, path)
+    assert summary.stored == 2
+    key = register.traveller_key("KAZ", "X1")
+    history = register.history(key, actor="t", on=D(2025, 3, 3))
+    assert [(x["entry"], x["exit"]) for x in history.stays] == [(D(2025, 3, 1), D(2025, 3, 2))]  # two days
+
+
+def test_bad_rows_are_rejected_with_line_and_reason(register, tmp_path):
+    good = rows(1, 1)
+    bad = [
+        ["b1", "XYZ", "D1", "KAZ", "entry", "2025-03-01T10:00", "HAN", "ordinary", ""],
+        ["b2", "KAZ", "D2", "KAZ", "entry", "2025-02-30T10:00", "HAN", "ordinary", ""],
+        ["b3", "KAZ", "D3", "KAZ", "entry", "2026-01-01T10:00", "HAN", "ordinary", ""],
+        ["b4", "KAZ", "D4", "KAZ", "sideways", "2025-03-01T10:00", "HAN", "ordinary", ""],
+        ["b5", "KAZ", "D5", "KAZ", "entry", "2025-03-01T10:00", "HAN", "ordinary", "2031-13-01"],
+        ["b6", "KAZ", "", "KAZ", "entry", "2025-03-01T10:00", "HAN", "ordinary", ""],
+        ["b7", "KAZ", "SECRET99", "KAZ", "entry", "2025-03-01T10:00", "HAN", "tourist", ""],
+    ]
+    path = write_csv(tmp_path / "mixed.csv", good + bad + [good[0]])
+    summary = ingest(register, path)
+    assert (summary.read, summary.stored, summary.duplicates, summary.rejected) == (10, 2, 1, 7)
+    rejects = read_rejects(summary)
+    assert [(r["line"], r["event_id"], r["field"]) for r in rejects] == [
+        ("4", "b1", "issuing_state"), ("5", "b2", "time"), ("6", "b3", "time"), ("7", "b4", "direction"),
+        ("8", "b5", "passport_expires"), ("9", "b6", "document_number"), ("10", "b7", "passport_type")]
+    assert "in the future" in rejects[2]["reason"] and "not a real" in rejects[1]["reason"]
+    assert "SECRET99" not in open(summary.rejects_file, encoding="utf-8").read()
+
+
+def test_wrong_encoding_and_truncated_csv(register, tmp_path):
+    path = tmp_path / "latin1.csv"
+    write_csv(path, rows(1, 1))
+    with open(path, "ab") as handle:
+        handle.write("b1,KAZ,D1,KAZ,entry,2025-03-01T10:00,Đà Nẵng,ordinary,\n".encode("cp1258", errors="replace").replace(b"?", b"\xd0"))
+        handle.write(b"b2,KAZ,D2,KAZ,entry,2025-03-01T10:00,HAN,ordin")  # cut off mid-row
+    summary = ingest(register, path)
+    assert (summary.read, summary.stored, summary.rejected) == (4, 2, 2)
+    rejects = read_rejects(summary)
+    assert [(r["line"], r["field"]) for r in rejects] == [("4", "encoding"), ("5", "fields")]
+    assert "truncated" in rejects[1]["reason"]
+
+
+def test_truncated_jsonl_line_is_rejected(register, tmp_path):
+    path = tmp_path / "log.jsonl"
+    lines = [json.dumps(dict(zip(HEADER, r))) for r in rows(1, 1)]
+    path.write_text(lines[0] + "\n" + lines[1][:30], encoding="utf-8")
+    summary = ingest(register, path)
+    assert (summary.read, summary.stored, summary.rejected) == (2, 1, 1)
+    assert "truncated" in read_rejects(summary)[0]["reason"]
+
+
+def test_truncated_parquet_is_a_clear_error_and_stores_nothing(register, tmp_path):
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table({h: [r[i] for r in rows()] for i, h in enumerate(HEADER)}), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IngestError, match="not a complete Parquet file"):
+        ingest(register, path)
+    assert count(register) == 0
+
+
+def test_missing_columns_and_unknown_format(register, tmp_path):
+    path = write_csv(tmp_path / "short.csv", [], header=["event_id", "time"])
+    with pytest.raises(IngestError, match="lacks the column"):
+        ingest(register, path)
+    other = tmp_path / "log.xml"
+    other.write_text("<x/>")
+    with pytest.raises(IngestError, match="--format"):
+        ingest(register, other)
+
+
+def test_unpaired_events_are_kept_and_reported(register, tmp_path):
+    data = [
+        ["u1", "KAZ", "U1", "KAZ", "entry", "2025-03-01", "HAN", "ordinary", "2031-01-01"],
+        ["u2", "KAZ", "U1", "KAZ", "entry", "2025-03-10", "HAN", "ordinary", "2031-01-01"],
+        ["u3", "KAZ", "U2", "KAZ", "exit", "2025-03-05", "HAN", "ordinary", "2031-01-01"],
+    ]
+    summary = ingest(register, write_csv(tmp_path / "u.csv", data))
+    assert summary.stored == 3
+    assert summary.unpaired == {"entry_without_exit": 1, "exit_without_entry": 1}
+    status = register.status(register.traveller_key("KAZ", "U1"), D(2025, 3, 12), actor="t")
+    assert status.in_country and status.entry == D(2025, 3, 10) and status.unpaired == ("entry_without_exit",)
+
+
+def test_ingested_entries_get_the_engines_permitted_end(register, tmp_path):
+    data = [["i1", "KAZ", "I1", "KAZ", "entry", "2025-04-01", "HAN", "ordinary", "2031-01-01"]]
+    ingest(register, write_csv(tmp_path / "i.csv", data))
+    found = register.overstayers(D(2025, 5, 5), actor="t")
+    assert [(o.permitted_end, o.days_past_end, o.basis) for o in found] == [(D(2025, 4, 30), 5, "engine")]
+
+
+def test_cli_ingest_prints_the_balance(register_env, tmp_path):
+    import subprocess
+    import sys
+    path = write_csv(tmp_path / "c.csv", rows(2, 1) + [["bad", "KAZ", "Z", "KAZ", "entry", "x", "HAN", "ordinary", ""]])
+    done = subprocess.run([sys.executable, "-c", "from visafree.cli import main; main()", "register", "ingest", str(path),
+                           "--no-progress"], env=register_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "read 5 = stored 4 + duplicates 0 + rejected 1" in done.stdout
