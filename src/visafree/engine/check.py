@@ -402,37 +402,38 @@ def _assess_history(rules: RuleSet, spans, presence: Presence):
     Returns the violations as (first, last, code, stay index) runs, each stay's report
     (entry, last, first violation, its code, overstay days) by index, and the total days in breach.
     """
-    window_breach: dict[int, int] = {}  # presence run start -> first day of its R4 suffix
-    for start, end in presence.runs():
-        first = _window_run_start(presence, rules, start, end)
-        if first is not None:
-            window_breach[start] = first
+    limit, run_ends = rules.window_max_days, presence.ends
+    # First day of the R4 suffix of each presence run that has one, by run index.
+    window_breach = {
+        i: _window_run_start(presence, rules, start, run_ends[i])
+        for i, (start, at_end) in enumerate(zip(presence.starts, presence.counts_at_run_ends(rules.window_days)))
+        if at_end > limit  # the run's last day is in breach, so a suffix of the run is
+    }
 
     runs: list[tuple[int, int, str, int]] = []
     reports = {}
-    for entry, last, index in spans:
+    run = 0
+    for entry, last, index in spans:  # stays and runs are both in date order: walk them together
+        while run_ends[run] < entry:
+            run += 1
         # A stay's days in breach: from its first R3 day and from its first R4 day, both to its
         # last day (R3 by definition, R4 because breaches are a suffix of the presence run).
-        first_window = window_breach.get(presence.starts[presence.run_of(entry)])
-        firsts = []
+        first, code = None, None
+        first_window = window_breach.get(run)
         if first_window is not None and first_window <= last:
-            # Listed first: on a tie the window is the rule reported, as in judge_entry.
-            firsts.append((max(first_window, entry), WINDOW_LIMIT))
+            first, code = max(first_window, entry), WINDOW_LIMIT
         cap = _per_stay_last(rules, entry)
         if cap is not None and last > cap:
-            firsts.append((cap + 1, PER_STAY_LIMIT))
             runs.append((cap + 1, last, PER_STAY_LIMIT, index))
-        if firsts:
-            first, code = min(firsts, key=lambda f: f[0])
-            reports[index] = (entry, last, first, code, last - first + 1)
-        else:
-            reports[index] = (entry, last, None, None, 0)
+            if first is None or cap + 1 < first:  # on a tie the window is reported, as in judge_entry
+                first, code = cap + 1, PER_STAY_LIMIT
+        reports[index] = (entry, last, first, code, 0 if first is None else last - first + 1)
 
     entries = [entry for entry, _, _ in spans]
-    for start, first in window_breach.items():
+    for i, first in window_breach.items():
         # The run is reported under the stay its first day belongs to (the later one on a shared day).
         owner = spans[bisect_right(entries, first) - 1][2]
-        runs.append((first, presence.ends[presence.run_of(start)], WINDOW_LIMIT, owner))
+        runs.append((first, run_ends[i], WINDOW_LIMIT, owner))
 
     total = len(Presence((a, b) for a, b, _, _ in runs))
     return sorted(runs), reports, total

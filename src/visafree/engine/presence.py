@@ -59,6 +59,20 @@ class Presence:
         """Index of the run that holds `day` (which must be a day of presence)."""
         return bisect_right(self.starts, day) - 1
 
+    def counts_at_run_ends(self, length: int) -> list[int]:
+        """For each run, the days of presence in the `length` days ending on its last day.
+
+        One forward sweep (the windows only move right), so the whole history costs O(n).
+        """
+        starts, ends, before = self.starts, self.ends, self._before
+        counts, j = [], 0
+        for i, end in enumerate(ends):
+            first = end - length + 1
+            while ends[j] < first:
+                j += 1
+            counts.append(before[i + 1] - before[j] - max(0, first - starts[j]))
+        return counts
+
     def runs(self) -> list[tuple[int, int]]:
         return list(zip(self.starts, self.ends))
 
