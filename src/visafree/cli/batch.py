@@ -58,17 +58,23 @@ def generate_cmd(
 
 @batch_app.command("report")
 def report_cmd(
-    inputs: List[Path] = typer.Argument(..., help="crossing events: Parquet or CSV files or directories"),
+    inputs: List[Path] = typer.Argument(None, help="crossing events: Parquet or CSV files or directories"),
     out_dir: Path = typer.Option(Path("compliance"), "--out", "-o", help="directory for the Parquet outputs"),
     on: str = typer.Option("2025-12-31", help="reference date (open stays run to it)"),
     engine: str = typer.Option("duckdb", help="duckdb (one machine, out of core) or spark (local mode here)"),
     memory_limit: str = typer.Option("2GB", "--memory-limit", help="DuckDB memory limit; beyond it DuckDB spills to disk"),
     temp_dir: Optional[Path] = typer.Option(None, "--temp-dir", help="where DuckDB spills (default: system temp)"),
     threads: Optional[int] = typer.Option(None, help="DuckDB threads (default: all cores)"),
+    register: bool = typer.Option(False, "--register", help="also read the border register "
+                                  "($VISAFREE_DATABASE_URL, else ./var/register.sqlite); audited as one export"),
 ) -> None:
     """Pair crossings into stays, apply R3/R4 per stay and traveller, write Parquet and print a summary."""
-    sources = list(inputs)
+    sources = list(inputs or [])
     when = _date(on)
+    if register:
+        sources.append(_export_register(out_dir))
+    if not sources:
+        raise typer.BadParameter("give crossing files or directories, or --register")
     with _progress() as progress:
         if engine == "duckdb":
             from visafree.batch import duck
@@ -84,6 +90,19 @@ def report_cmd(
     print_summary(result)
     if not result.identity_holds:
         raise typer.Exit(1)
+
+
+def _export_register(out_dir: Path) -> Path:
+    """The register's crossings as one Parquet log beside the outputs (the batch reads files)."""
+    import getpass
+
+    from visafree.register import open_register
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "register_crossings.parquet"
+    written = open_register().export_crossings(path, actor=f"batch:{getpass.getuser()}")
+    console.print(f"read {written:,} crossings from the register into {path}")
+    return path
 
 
 def print_summary(result) -> None:

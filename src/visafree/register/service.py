@@ -240,6 +240,47 @@ class Register:
     def _audit(self, conn, actor: str, action: str, key: str | None, detail: str | None = None) -> None:
         conn.execute(s.audit_log.insert(), dict(at=self.clock(), actor=actor, action=action, traveller_key=key, detail=detail))
 
+    # -- bulk reading for analysts (visafree batch report --register) -----------------------
+
+    def export_crossings(self, path, *, actor: str, batch_rows: int = 100_000) -> int:
+        """Write the register's crossings as a batch input log (Parquet; docs/batch.md).
+
+        What counts is what the register itself pairs: withdrawn and corrected crossings and
+        refused entries are left out, and linked documents share the key of their group, so the
+        batch sees one traveller per person. The whole export is one audited act.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        c, d = s.crossings, s.decisions
+        schema = pa.schema([("event_id", pa.string()), ("traveller_id", pa.string()), ("nationality", pa.string()),
+                            ("destination", pa.string()), ("border_post", pa.string()), ("direction", pa.string()),
+                            ("local_date", pa.date32()), ("local_time", pa.string()), ("regime", pa.string())])
+        written = 0
+        with self.engine.begin() as conn:
+            links = conn.execute(select(s.document_links)).all()
+            group_of = {k: members[0] for k, members in _link_groups(links).items()}
+            corrected = select(c.c.corrects).where(c.c.corrects.is_not(None))
+            query = (
+                select(c.c.event_id, c.c.traveller_key, c.c.nationality, c.c.destination, c.c.border_post,
+                       c.c.direction, c.c.local_date, c.c.local_time, d.c.regime)
+                .select_from(c.outerjoin(d, d.c.crossing_id == c.c.id))
+                .where(c.c.withdraws.is_(False), c.c.id.not_in(corrected),
+                       (d.c.outcome.is_(None)) | (d.c.outcome != "refuse"))
+                .order_by(c.c.id)
+            )
+            with pq.ParquetWriter(str(path), schema) as writer:
+                for chunk in conn.execution_options(yield_per=batch_rows).execute(query).partitions(batch_rows):
+                    columns = list(zip(*chunk))
+                    columns[1] = [group_of.get(k, k) for k in columns[1]]
+                    columns[7] = [t.strftime("%H:%M:%S") if t is not None else None for t in columns[7]]
+                    # Exits and ingested crossings carry no decision: their regime is the one covering them.
+                    columns[8] = [r or self.regime_for(n, dst).id for r, n, dst in zip(columns[8], columns[2], columns[3])]
+                    writer.write_table(pa.table(dict(zip(schema.names, columns)), schema=schema))
+                    written += len(chunk)
+            self._audit(conn, actor, "export", None, f"{written} crossings for batch analysis")
+        return written
+
     # -- the desk ----------------------------------------------------------------------------
 
     def _existing_event(self, conn, event_id: str):
