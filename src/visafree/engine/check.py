@@ -369,7 +369,7 @@ def judge_entry(
         # Ties go to the rule listed first: the window, then the per-stay limit, then the passport.
         latest, limited_by = min(caps, key=lambda c: c[0])
         latest_exit = dt.date.fromordinal(latest)
-        notes.append(_latest_exit_note(regime, rules, latest, limited_by, window_count, passport))
+        notes.append(_latest_exit_note(rules, latest, limited_by, window_count))
 
     if exit is not None:
         x = exit.toordinal()
@@ -387,7 +387,7 @@ def judge_entry(
     return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes))
 
 
-def _latest_exit_note(regime, rules: RuleSet, latest: int, limited_by: str, window_count, passport) -> Note:
+def _latest_exit_note(rules: RuleSet, latest: int, limited_by: str, window_count) -> Note:
     date = dt.date.fromordinal(latest)
     if limited_by == WINDOW_LIMIT:
         nxt = latest + 1

@@ -51,14 +51,6 @@ class Presence:
             return 0
         return self.up_to(last) - self.up_to(first - 1)
 
-    def contains(self, day: int) -> bool:
-        i = bisect_right(self.starts, day) - 1
-        return i >= 0 and day <= self.ends[i]
-
-    def run_of(self, day: int) -> int:
-        """Index of the run that holds `day` (which must be a day of presence)."""
-        return bisect_right(self.starts, day) - 1
-
     def counts_at_run_ends(self, length: int) -> list[int]:
         """For each run, the days of presence in the `length` days ending on its last day.
 
@@ -73,9 +65,6 @@ class Presence:
             counts.append(before[i + 1] - before[j] - max(0, first - starts[j]))
         return counts
 
-    def runs(self) -> list[tuple[int, int]]:
-        return list(zip(self.starts, self.ends))
-
 
 def first_true(lo: int, hi: int, predicate) -> int | None:
     """Smallest x in [lo, hi] with predicate(x), for a predicate that is monotone (False..True)."""
@@ -88,7 +77,3 @@ def first_true(lo: int, hi: int, predicate) -> int | None:
         else:
             lo = mid + 1
     return lo
-
-
-def merged_length(ranges: Iterable[tuple[int, int]]) -> int:
-    return len(Presence(ranges))
