@@ -83,7 +83,7 @@ def test_format_date_follows_the_locale():
 
 def test_format_value_names_reasons_and_joins_lists():
     t = translator("en")
-    assert t.format_value(["per_stay_limit", "window_limit"]) == "the per-stay limit, the 90/180-day limit"
+    assert t.format_value(["per_stay_limit", "window_limit"]) == "the per-stay limit, the rolling-window limit"
     assert t.format_value([dt.date(2025, 1, 2), 5]) == "January 2, 2025, 5"
     assert t.format_value("R1") == "R1"
     assert translator("ru").gettext("no such msgid") == "no such msgid"

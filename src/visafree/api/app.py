@@ -334,7 +334,7 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
                 response_model=models.Messages,
                 responses={200: {"content": {"application/json": {"example": {
                     "lang": "vi", "languages": list(LANGUAGES),
-                    "messages": {"Leave by": "Xuất cảnh muộn nhất", "reason.window_limit": "giới hạn 90 ngày trong 180 ngày"}}}}},
+                    "messages": {"Leave by": "Xuất cảnh muộn nhất", "reason.window_limit": "giới hạn số ngày trong khoảng thời gian xét"}}}}},
                            404: {"model": models.ErrorResponse, "description": "Unsupported language"}})
     async def messages(lang: str) -> Response:
         if lang not in LANGUAGES:
