@@ -298,14 +298,15 @@ def judge_entry(
     """May the traveller enter on `entry` (and stay to `exit`), and until when?
 
     Only the days of `prior` before `entry` are read, so it may hold the whole history; a day
-    shared by an exit and this entry (re-entry on one day) counts once, as part of this stay. This is the desk decision of the
-    border register and the verdict on each planned trip.
+    shared by an exit and this entry (re-entry on one day) counts once, as part of this stay.
+    This is the desk decision of the border register and the verdict on each planned trip.
     """
     rules = rules or regime.rules_in_force(entry)
     reasons: list[str] = []
     notes: list[Note] = []
     e = entry.toordinal()
-    caps: list[tuple[int, str]] = []
+    caps: list[tuple[int, str]] = []  # (last permitted day, the rule that sets it)
+    passport_cap: int | None = None
 
     if regime.in_force_on(entry) is None:
         reasons.append(NOT_IN_FORCE)
@@ -332,7 +333,7 @@ def judge_entry(
                     reasons.append(PASSPORT_VALIDITY)
                     notes.append(note("passport_short", validity_rule, expires=passport.expires, needed=add_months(entry, months)))
                 else:
-                    caps.append((last.toordinal(), PASSPORT_VALIDITY))
+                    passport_cap = last.toordinal()
         if rules.passport_max_age_years is not None and passport.issued is not None:
             oldest = add_months(entry, -12 * rules.passport_max_age_years)
             if passport.issued < oldest:
@@ -340,9 +341,9 @@ def judge_entry(
                 notes.append(note("passport_too_old", rules.rule("passport_max_age_years"), issued=passport.issued, needed=oldest))
 
     # R4 for a stay from e: f(d) = prior days in [d-179, e-1] + (d - e + 1), the second term at
-    # most the window's length. The first term loses
-    # at most one day when the second gains one, so f never decreases: one binary search finds
-    # the last day d with f(d) <= 90, and past e + 89 the stay alone would exceed the limit.
+    # most the window's length. The first term loses at most one day when the second gains one,
+    # so f never decreases: one binary search finds the last day d with f(d) <= 90, and past
+    # e + 89 the stay alone would exceed the limit.
     limit = rules.window_max_days
 
     def window_count(d: int) -> int:
@@ -362,6 +363,8 @@ def judge_entry(
     per_stay_last = _per_stay_last(rules, e)
     if per_stay_last is not None:
         caps.append((per_stay_last, PER_STAY_LIMIT))
+    if passport_cap is not None:
+        caps.append((passport_cap, PASSPORT_VALIDITY))
 
     blocked = any(r in reasons for r in (*ENTRY_REASONS, WINDOW_LIMIT))
     latest_exit = limited_by = None
