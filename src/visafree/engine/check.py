@@ -409,7 +409,8 @@ def _assess_history(rules: RuleSet, spans, presence: Presence):
     """Days in breach of R3 and R4 in the recorded stays.
 
     Returns the violations as (first, last, code, stay index) runs, each stay's report
-    (entry, last, first violation, its code, overstay days) by index, and the total days in breach.
+    (entry, last, first violation, its code, overstay days) in the order the stays were given,
+    and the total days in breach.
     """
     limit, run_ends = rules.window_max_days, presence.ends
     # First day of the R4 suffix of each presence run that has one, by run index.
@@ -420,7 +421,7 @@ def _assess_history(rules: RuleSet, spans, presence: Presence):
     }
 
     runs: list[tuple[int, int, str, int]] = []
-    reports = {}
+    reports: list = [None] * len(spans)  # by the stay's index in the question
     run = 0
     for entry, last, index in spans:  # stays and runs are both in date order: walk them together
         while run_ends[run] < entry:
@@ -559,7 +560,7 @@ def check(question: Question) -> Answer:
     stay_reports = tuple(
         StayReport(stay.entry, stay.exit, stay.exit or question.on, last - entry + 1,
                    None if first is None else fromordinal(first), code, overstay)
-        for stay, (entry, last, first, code, overstay) in zip(question.stays, (reports[i] for i in range(len(question.stays))))
+        for stay, (entry, last, first, code, overstay) in zip(question.stays, reports)
     )
     return Answer(
         regime=regime.id, on=question.on,
