@@ -76,6 +76,13 @@ def _date(field: str, text: str, *, past: bool, today: dt.date) -> dt.date:
         raise MRZError(field, f"{text!r} is not a real date") from None
 
 
+def _country(name: str, code: str) -> str:
+    try:
+        return country_code(code, name)
+    except ValueError as exc:
+        raise MRZError(name, str(exc).split(": ", 1)[1]) from None
+
+
 def parse_td3(line1: str, line2: str, today: dt.date | None = None) -> MRZPassport:
     today = today or dt.date.today()
     lines = []
@@ -90,17 +97,11 @@ def parse_td3(line1: str, line2: str, today: dt.date | None = None) -> MRZPasspo
     line1, line2 = lines
     if line1[0] != "P":
         raise MRZError("document code", f"{line1[:2]!r} is not a passport (TD3 documents start with 'P')")
-    try:
-        issuing_state = country_code(line1[2:5], "issuing state")
-    except ValueError as exc:
-        raise MRZError("issuing state", str(exc).split(": ", 1)[1]) from None
+    issuing_state = _country("issuing state", line1[2:5])
 
     number, number_digit = line2[0:9], line2[9]
     _verify("document number", number, number_digit)
-    try:
-        nationality = country_code(line2[10:13], "nationality")
-    except ValueError as exc:
-        raise MRZError("nationality", str(exc).split(": ", 1)[1]) from None
+    nationality = _country("nationality", line2[10:13])
     birth, birth_digit = line2[13:19], line2[19]
     _verify("birth date", birth, birth_digit)
     _date("birth date", birth, past=True, today=today)

@@ -191,24 +191,10 @@ class Register:
     # -- reading history ---------------------------------------------------------------------
 
     def _linked_keys(self, conn, key: str) -> tuple[str, ...]:
+        """Every key of the person `key` belongs to (documents linked by officers), sorted."""
         rows = conn.execute(select(s.document_links.c.id, s.document_links.c.traveller_key, s.document_links.c.linked_key,
                                    s.document_links.c.corrects, s.document_links.c.withdraws)).all()
-        if not rows:
-            return (key,)
-        withdrawn = {r.corrects for r in rows if r.corrects is not None}
-        edges: dict[str, set[str]] = {}
-        for r in rows:
-            if r.withdraws or r.id in withdrawn:
-                continue
-            edges.setdefault(r.traveller_key, set()).add(r.linked_key)
-            edges.setdefault(r.linked_key, set()).add(r.traveller_key)
-        seen, todo = {key}, [key]
-        while todo:
-            for other in edges.get(todo.pop(), ()):
-                if other not in seen:
-                    seen.add(other)
-                    todo.append(other)
-        return tuple(sorted(seen))
+        return _link_groups(rows).get(key, (key,))
 
     def _crossings(self, conn, keys: tuple[str, ...], destination: str) -> list[Crossing]:
         c, d = s.crossings, s.decisions
