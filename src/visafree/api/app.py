@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from visafree.contract import Limits, render_error, run_check
 from visafree.engine import InputError
 from visafree.engine.regime import Regime
+from visafree.regimes import regime_detail, regime_summary
 from visafree.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, negotiate, translator
 
 from . import models
@@ -134,38 +135,6 @@ def _check(data: Any, regimes: Mapping[str, Regime], limits: Limits, lang: str |
     return body
 
 
-def _regime_summary(regime: Regime) -> dict:
-    return {
-        "id": regime.id, "title": regime.title, "source": regime.source, "notes": regime.notes,
-        "in_force": [{"since": p.period.since.isoformat(), "until": p.period.until.isoformat() if p.period.until else None,
-                      "source": p.source} for p in regime.in_force],
-        "coverage": [{"nationalities": sorted(c.nationalities), "destinations": sorted(c.destinations), "rule": c.rule}
-                     for c in regime.coverage],
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, frozenset, set)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
-def _regime_detail(regime: Regime) -> dict:
-    body = _regime_summary(regime)
-    body["rules"] = [{"id": r.id, "title": r.title, "citation": r.citation, "text": r.text} for r in regime.rules.values()]
-    body["parameters"] = [
-        {"name": p.name, "rule": p.rule, "description": p.description,
-         "values": [{"since": v.period.since.isoformat(), "until": v.period.until.isoformat() if v.period.until else None,
-                     "value": _jsonable(v.value), "source": v.source} for v in p.values]}
-        for p in regime.parameters.values()
-    ]
-    return body
-
-
 def _parse_query_stay(text: str, index: int) -> dict:
     entry, sep, exit_ = text.partition("/")
     if not sep:
@@ -270,8 +239,8 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         # Bypass response_model validation: the contract renders the body, the model documents it.
         return JSONResponse(body, headers={"Content-Language": chosen or DEFAULT_LANGUAGE})
 
-    summaries = {rid: _regime_summary(r) for rid, r in regimes.items()}
-    details = {rid: _regime_detail(r) for rid, r in regimes.items()}
+    summaries = {rid: regime_summary(r) for rid, r in regimes.items()}
+    details = {rid: regime_detail(r) for rid, r in regimes.items()}
 
     @router.get("/api/v1/regimes", tags=["regimes"], summary="The regimes this server knows",
                 response_model=models.RegimeList,

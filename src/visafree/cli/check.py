@@ -16,7 +16,7 @@ from rich.text import Text
 
 from visafree.contract import parse_request, render_answer, render_error
 from visafree.engine import Answer, InputError, RegimeError, check as run_engine
-from visafree.regimes import regime_catalogue, regime_summary
+from visafree.regimes import regime_catalogue, regime_detail
 
 console = Console()
 err_console = Console(stderr=True)
@@ -260,20 +260,21 @@ def install(app: typer.Typer) -> None:
         except RegimeError as error:
             _fail(error, as_json)
         if as_json:
-            print(json.dumps([regime_summary(r) for r in regimes.values()], ensure_ascii=False, indent=2))
+            print(json.dumps([regime_detail(r) for r in regimes.values()], ensure_ascii=False, indent=2))
             return
         for regime in regimes.values():
-            summary = regime_summary(regime)
+            summary = regime_detail(regime)
             table = Table(title=f"{regime.id} — {regime.title}", caption=regime.source, show_lines=True)
             table.add_column("rule")
             table.add_column("what")
             table.add_column("parameters")
             table.add_column("source")
             for rule in summary["rules"]:
-                params = "\n".join(f"{p['name']} = {p['value']}" for p in summary["parameters"] if p["rule"] == rule["id"])
+                params = "\n".join(f"{p['name']} = {p['values'][-1]['value']}" for p in summary["parameters"]
+                                   if p["rule"] == rule["id"])
                 table.add_row(rule["id"], rule["title"], params, rule["citation"])
             console.print(table)
-            covered = "; ".join(f"{', '.join(c['nationality'])} → {', '.join(c['destination'])}" for c in summary["coverage"])
+            covered = "; ".join(f"{', '.join(c['nationalities'])} → {', '.join(c['destinations'])}" for c in summary["coverage"])
             force = "; ".join(f"{p['since']} – {p['until'] or '…'} ({p['source']})" for p in summary["in_force"])
             console.print(f"  covers: {covered}\n  in force: {force}\n")
 

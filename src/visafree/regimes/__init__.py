@@ -12,7 +12,7 @@ from pathlib import Path
 
 from visafree.engine.regime import Regime, RegimeError, parse_regime
 
-__all__ = ["Regime", "RegimeError", "builtin_regimes", "load_regime_file", "regime_catalogue", "regime_summary"]
+__all__ = ["Regime", "RegimeError", "builtin_regimes", "load_regime_file", "regime_catalogue", "regime_detail", "regime_summary"]
 
 
 def _parse_toml(text: str, origin: str) -> Regime:
@@ -55,23 +55,30 @@ def regime_catalogue(extra_files: list[str | Path] | tuple = ()) -> dict[str, Re
     return catalogue
 
 
-def regime_summary(regime) -> dict:
-    """A regime as JSON-ready data (for `visafree regimes --json` and the API)."""
+def _iso(day):
+    return day.isoformat() if day else None
+
+
+def regime_summary(regime: Regime) -> dict:
+    """Who a regime covers and when, as JSON-ready data (the API's list of regimes)."""
     return {
-        "id": regime.id,
-        "title": regime.title,
-        "source": regime.source,
-        "notes": regime.notes,
-        "in_force": [{"since": p.period.since.isoformat(), "until": p.period.until and p.period.until.isoformat(),
-                      "source": p.source} for p in regime.in_force],
-        "coverage": [{"nationality": sorted(c.nationalities), "destination": sorted(c.destinations), "rule": c.rule}
+        "id": regime.id, "title": regime.title, "source": regime.source, "notes": regime.notes,
+        "in_force": [{"since": _iso(p.period.since), "until": _iso(p.period.until), "source": p.source}
+                     for p in regime.in_force],
+        "coverage": [{"nationalities": sorted(c.nationalities), "destinations": sorted(c.destinations), "rule": c.rule}
                      for c in regime.coverage],
-        "rules": [{"id": r.id, "title": r.title, "citation": r.citation, "text": r.text} for r in regime.rules.values()],
-        "parameters": [
-            {"name": p.name, "rule": p.rule, "description": p.description,
-             "value": p.values[-1].value,
-             "values": [{"since": v.period.since.isoformat(), "until": v.period.until and v.period.until.isoformat(),
-                         "value": v.value, "source": v.source} for v in p.values]}
-            for p in regime.parameters.values()
-        ],
     }
+
+
+def regime_detail(regime: Regime) -> dict:
+    """The summary plus every rule and every dated parameter with its source
+    (`visafree regimes --json` and `GET /api/v1/regimes/{id}`)."""
+    body = regime_summary(regime)
+    body["rules"] = [{"id": r.id, "title": r.title, "citation": r.citation, "text": r.text} for r in regime.rules.values()]
+    body["parameters"] = [
+        {"name": p.name, "rule": p.rule, "description": p.description,
+         "values": [{"since": _iso(v.period.since), "until": _iso(v.period.until), "value": v.value, "source": v.source}
+                    for v in p.values]}
+        for p in regime.parameters.values()
+    ]
+    return body
