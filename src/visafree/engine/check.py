@@ -9,10 +9,12 @@ a quantity that RULES.md makes monotone (shown where it is used).
 from __future__ import annotations
 
 import calendar
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from itertools import islice
+from operator import le, sub
+from typing import NamedTuple, Sequence
 
 from .explain import Note, note
 from .presence import Presence, first_true
@@ -65,8 +67,9 @@ class Question:
     trip_days: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
+class Violation(NamedTuple):
+    """A run of days in breach (a named tuple, like StayReport: a history may hold many)."""
+
     date: dt.date  # first day in breach
     rule: str  # the regime's rule id, e.g. "R3"
     code: str  # per_stay_limit | window_limit
@@ -144,10 +147,12 @@ class Answer:
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """Calendar months, clamped to the month's end (R2: 31 August + 6 months = 28/29 February)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
     return dt.date(year, month + 1, min(day.day, last))
+
+
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _last_day_with_validity(expires: dt.date, months: int) -> dt.date:
@@ -182,10 +187,34 @@ def _window_first(rules: RuleSet, day: int) -> int:
 # Validation
 
 
-def _validate(question: Question) -> list[tuple[int, int, int]]:
-    """Check the stays and return them as (entry, last_day, index) ordinals sorted by entry."""
+def _validate(question: Question) -> tuple[list[int], list[int], Sequence[int]]:
+    """Check the stays and return them in date order as three lists: entry ordinals, last-day
+    ordinals (exit, or `on` for the open stay) and each one's index in the question.
+
+    Histories almost always come in date order, so that case is proven with a few passes that
+    run in C; anything else (or any error) takes the slow path, which names the faulty stay.
+    """
+    stays = question.stays
     on_day = question.on
     on = on_day.toordinal()
+    exits = [stay.exit for stay in stays]
+    open_count = exits.count(None)
+    if open_count == 0 or (open_count == 1 and exits[-1] is None):
+        entries = [stay.entry.toordinal() for stay in stays]
+        lasts = [on if x is None else x.toordinal() for x in exits]
+        # e0 <= l0 <= e1 <= l1 <= ... <= on: each exit on or after its entry, each entry on or
+        # after the previous exit (RULES.md §2: re-entry on the exit day is no overlap), none
+        # after the reference date; and only the last stay may be open.
+        bounds = [0] * (2 * len(stays))
+        bounds[::2] = entries
+        bounds[1::2] = lasts
+        if not bounds or (bounds[-1] <= on and all(map(le, bounds, islice(bounds, 1, None)))):
+            return entries, lasts, range(len(stays))  # the identity: already in date order
+    return _validate_any_order(question, on)
+
+
+def _validate_any_order(question: Question, on: int) -> tuple[list[int], list[int], list[int]]:
+    on_day = question.on
     spans = []
     for i, stay in enumerate(question.stays):
         entry_day, exit_day = stay.entry, stay.exit
@@ -202,7 +231,7 @@ def _validate(question: Question) -> list[tuple[int, int, int]]:
         )
     spans.sort()
     _check_overlaps(spans, "stays", question.stays)
-    return spans
+    return [e for e, _, _ in spans], [last for _, last, _ in spans], [i for _, _, i in spans]
 
 
 def _refuse_stay(question: Question, i: int) -> None:
@@ -275,14 +304,61 @@ def _validate_planned(question: Question, history_end: int | None) -> list[tuple
 # The rules
 
 
-def _window_run_start(presence: Presence, rules: RuleSet, start: int, end: int) -> int | None:
-    """First day in the presence run [start, end] that breaks R4, or None.
+def _window_breaches(rules: RuleSet, presence: Presence) -> dict[int, int]:
+    """The first day in breach of R4 of each presence run that has one, by run index.
 
-    Within a run every day is present, so f(d) = days in [d-179, d] grows by 1 - [d-180 present]:
-    it never decreases, and the days in breach are a suffix of the run.
+    With P(x) the days of presence up to x and Abs(x) the days of absence from the first run's
+    start to x (negative before it), P(x) + Abs(x) is x's distance from that start, so for a day
+    d of run r (start s_r, A_r = Abs(s_r - 1) absences before it):
+
+        P(d) - P(d - W) = W - A_r + Abs(d - W)       (W = window days, M = its maximum)
+
+    and d breaks R4 when Abs(d - W) >= T_r = A_r - (W - M) + 1. Abs grows by one a day in the
+    gaps between runs and not at all within them, so the first x with Abs(x) >= T_r lies in the
+    gap after the last run q with A_q < T_r, at x = e_q + T_r - A_q (before the first run,
+    x = s_0 - 1 + T_r, when no run qualifies). The run breaks R4 from max(x + W, s_r) on, if it
+    lasts that long: a suffix of the run, as judge_entry's search also relies on. A and T grow
+    from run to run, so one forward sweep finds every q: O(runs), no walk over days.
     """
-    limit = rules.window_max_days
-    return first_true(start, end, lambda d: presence.count(_window_first(rules, d), d) > limit)
+    if not presence.starts:
+        return {}
+    slack, limit = rules.window_days - rules.window_max_days, rules.window_max_days
+    starts, ends = presence.starts, presence.ends
+    absent = presence.absences_before_runs()
+    breaches = {}
+    # q runs ahead of r, as absent[r] > absent[r] - slack; base = e_q - A_q, and
+    # x + W = e_q + T_r - A_q + W = base + A_r + M + 1.
+    q, base = -1, starts[0] - 1  # before the first run: x = s_0 - 1 + T_r
+    for r, absent_before in enumerate(absent):
+        while absent[q + 1] <= absent_before - slack:  # A_q < T_r
+            q += 1
+            base = ends[q] - absent[q]
+        first = base + absent_before + limit + 1
+        if first <= ends[r]:
+            breaches[r] = max(first, starts[r])
+    return breaches
+
+
+def _stay_window_breach(rules: RuleSet, prior: Presence, entry: int) -> int:
+    """The first day that breaks R4 in a stay from `entry` on that goes on, on top of the days
+    of `prior` before `entry`: the reasoning of _window_breaches, for a run that starts on
+    `entry` (every day from it on is present, which is all that reasoning needs) and with the
+    run q found by bisection over the earlier runs. The stay alone breaks R4 on its day M + 1,
+    so the answer is at most entry + M.
+    """
+    slack = rules.window_days - rules.window_max_days
+    starts, ends = prior.starts, prior.ends
+    runs_before = bisect_left(starts, entry)
+    if runs_before == 0:
+        return entry + rules.window_max_days
+    origin = starts[0]
+    threshold = (entry - origin - prior.up_to(entry - 1)) - slack + 1
+    q = bisect_left(range(runs_before), threshold, key=prior.absent_before) - 1
+    if q < 0:
+        x = origin - 1 + threshold
+    else:  # a run that reaches `entry` (an exit that day) is read only up to the day before
+        x = min(ends[q], entry - 1) + threshold - prior.absent_before(q)
+    return max(x + rules.window_days, entry)
 
 
 def judge_entry(
@@ -340,26 +416,23 @@ def judge_entry(
                 reasons.append(PASSPORT_VALIDITY)
                 notes.append(note("passport_too_old", rules.rule("passport_max_age_years"), issued=passport.issued, needed=oldest))
 
-    # R4 for a stay from e: f(d) = prior days in [d-179, e-1] + (d - e + 1), the second term at
-    # most the window's length. The first term loses at most one day when the second gains one,
-    # so f never decreases: one binary search finds the last day d with f(d) <= 90, and past
-    # e + 89 the stay alone would exceed the limit.
+    # R4 for a stay from e: days of presence in the window of day d, the stay's own days counted
+    # once even where an exit of `prior` falls on e (re-entry on the exit day).
     limit = rules.window_max_days
 
     def window_count(d: int) -> int:
         return prior.count(_window_first(rules, d), e - 1) + min(d - e + 1, rules.window_days)
 
     window_rule = rules.rule("window_max_days")
-    if window_count(e) > limit:
+    breach = _stay_window_breach(rules, prior, e)
+    if breach <= e:
         reasons.append(WINDOW_LIMIT)
         notes.append(
             note("entry_refused_window", window_rule, date=entry, over=window_count(e), max=limit,
                  start=dt.date.fromordinal(_window_first(rules, e)), end=entry)
         )
     else:
-        breach = first_true(e, e + limit, lambda d: window_count(d) > limit)
-        if breach is not None:  # None: a limit as long as the window itself is never reached
-            caps.append((breach - 1, WINDOW_LIMIT))
+        caps.append((breach - 1, WINDOW_LIMIT))
     per_stay_last = _per_stay_last(rules, e)
     if per_stay_last is not None:
         caps.append((per_stay_last, PER_STAY_LIMIT))
@@ -405,48 +478,35 @@ def _latest_exit_note(rules: RuleSet, latest: int, limited_by: str, window_count
                 months=rules.passport_validity_months)
 
 
-def _assess_history(rules: RuleSet, spans, presence: Presence):
-    """Days in breach of R3 and R4 in the recorded stays.
+def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presence: Presence):
+    """Days in breach of R3 and R4 in the recorded stays (given in date order).
 
-    Returns the violations as (first, last, code, stay index) runs, each stay's report
-    (entry, last, first violation, its code, overstay days) in the order the stays were given,
-    and the total days in breach.
+    Returns the violations as (first, last, code, position) runs, sorted; the first day in
+    breach and its code for each stay that has one, by position; and the total days in breach.
     """
-    limit, run_ends = rules.window_max_days, presence.ends
-    # First day of the R4 suffix of each presence run that has one, by run index.
-    window_breach = {
-        i: _window_run_start(presence, rules, start, run_ends[i])
-        for i, (start, at_end) in enumerate(zip(presence.starts, presence.counts_at_run_ends(rules.window_days)))
-        if at_end > limit  # the run's last day is in breach, so a suffix of the run is
-    }
-
-    runs: list[tuple[int, int, str, int]] = []
-    reports: list = [None] * len(spans)  # by the stay's index in the question
-    run = 0
-    for entry, last, index in spans:  # stays and runs are both in date order: walk them together
-        while run_ends[run] < entry:
-            run += 1
-        # A stay's days in breach: from its first R3 day and from its first R4 day, both to its
-        # last day (R3 by definition, R4 because breaches are a suffix of the presence run).
-        first, code = None, None
-        first_window = window_breach.get(run)
-        if first_window is not None and first_window <= last:
-            first, code = max(first_window, entry), WINDOW_LIMIT
-        cap = _per_stay_last(rules, entry)
-        if cap is not None and last > cap:
-            runs.append((cap + 1, last, PER_STAY_LIMIT, index))
-            if first is None or cap + 1 < first:  # on a tie the window is reported, as in judge_entry
-                first, code = cap + 1, PER_STAY_LIMIT
-        reports[index] = (entry, last, first, code, 0 if first is None else last - first + 1)
-
-    entries = [entry for entry, _, _ in spans]
-    for i, first in window_breach.items():
-        # The run is reported under the stay its first day belongs to (the later one on a shared day).
-        owner = spans[bisect_right(entries, first) - 1][2]
-        runs.append((first, run_ends[i], WINDOW_LIMIT, owner))
-
-    total = len(Presence((a, b) for a, b, _, _ in runs))
-    return sorted(runs), reports, total
+    violations: list[tuple[int, int, str, int]] = []
+    first_of: dict[int, tuple[int, str]] = {}
+    run_ends = presence.ends
+    for run, first in _window_breaches(rules, presence).items():
+        # The run is reported under the stay its first day belongs to (the later one on a shared
+        # day); every stay of the run still present on or after that day is in breach from it.
+        run_end = run_ends[run]
+        violations.append((first, run_end, WINDOW_LIMIT, bisect_right(entries, first) - 1))
+        for position in range(bisect_left(lasts, first), bisect_right(entries, run_end)):
+            first_of[position] = (max(first, entries[position]), WINDOW_LIMIT)
+    if rules.per_stay_max_days is not None:
+        # R3: a stay breaks it from the day after its last permitted day to its end.
+        allowed = _per_stay_last(rules, 0)
+        lengths = list(map(sub, lasts, entries))
+        for position in (range(len(lengths)) if lengths and max(lengths) > allowed else ()):
+            if lengths[position] > allowed:
+                first = entries[position] + allowed + 1
+                violations.append((first, lasts[position], PER_STAY_LIMIT, position))
+                # on a tie the window is reported, as in judge_entry
+                if position not in first_of or first < first_of[position][0]:
+                    first_of[position] = (first, PER_STAY_LIMIT)
+    total = len(Presence((a, b) for a, b, _, _ in violations)) if violations else 0
+    return sorted(violations), first_of, total
 
 
 def check(question: Question) -> Answer:
@@ -454,10 +514,9 @@ def check(question: Question) -> Answer:
     regime = question.regime
     rules = regime.rules_in_force(question.on)
     on = question.on.toordinal()
-    spans = _validate(question)
-    presence = Presence((entry, last) for entry, last, _ in spans)
-    history_end = spans[-1][1] if spans else None
-    planned_spans = _validate_planned(question, history_end)
+    entries, lasts, order = _validate(question)
+    presence = Presence.chronological(entries, lasts)
+    planned_spans = _validate_planned(question, lasts[-1] if lasts else None)
     if question.trip_days is not None and not (1 <= question.trip_days <= 100_000):
         raise InputError("invalid_request", "trip_days must be a whole number of days from 1 to 100000", "trip_days")
 
@@ -485,13 +544,14 @@ def check(question: Question) -> Answer:
     )
 
     # R3, R4: days in breach so far.
-    raw_violations, reports, overstay = _assess_history(rules, spans, presence)
+    raw_violations, first_of, overstay = _assess_history(rules, entries, lasts, presence)
     violations = []
-    for a, b, code, owner in raw_violations:
+    new_tuple, fromordinal = tuple.__new__, dt.date.fromordinal
+    for a, b, code, position in raw_violations:
         rule = rules.rule("per_stay_max_days" if code == PER_STAY_LIMIT else "window_max_days")
-        violations.append(Violation(dt.date.fromordinal(a), rule, code, b - a + 1, owner))
+        violations.append(new_tuple(Violation, (fromordinal(a), rule, code, b - a + 1, order[position])))
         if code == PER_STAY_LIMIT:
-            stay = question.stays[owner]
+            stay = question.stays[order[position]]
             explanation.append(
                 note("violation_per_stay", rule, date=dt.date.fromordinal(a), day=_day_number(rules, stay.entry.toordinal(), a),
                      entry=stay.entry, max=rules.per_stay_max_days, days=b - a + 1)
@@ -505,9 +565,10 @@ def check(question: Question) -> Answer:
 
     # The current stay and its true latest exit (R3 and R4 applied day by day, R2 where it binds).
     current = None
-    open_span = next(((e, l, i) for e, l, i in spans if question.stays[i].exit is None), None)
-    if open_span is not None:
-        entry, _, index = open_span
+    # Validation leaves the open stay, if any, last in date order.
+    open_index = order[-1] if order and question.stays[order[-1]].exit is None else None
+    if open_index is not None:
+        entry, index = entries[-1], open_index
         # The open stay is the latest, so every other day of presence lies before its entry.
         verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
                               presence, question.stays[index].entry, rules=rules)
@@ -520,8 +581,8 @@ def check(question: Question) -> Answer:
     if question.passport is None:
         passport_rules = sorted({rules.rule(p) for p in ("passport_types", "passport_validity_months") if rules.rule(p)})
         explanation.append(note("passport_not_given", ", ".join(passport_rules), rules=passport_rules))
-    elif rules.passport_validity_months is not None and rules.passport_validity_from == "entry" and open_span is not None:
-        needed = add_months(question.stays[open_span[2]].entry, rules.passport_validity_months)
+    elif rules.passport_validity_months is not None and rules.passport_validity_from == "entry" and open_index is not None:
+        needed = add_months(question.stays[open_index].entry, rules.passport_validity_months)
         if question.passport.expires >= needed:
             explanation.append(note("passport_ok", rules.rule("passport_validity_months"), type=question.passport.type,
                                     expires=question.passport.expires, needed=needed))
@@ -531,7 +592,8 @@ def check(question: Question) -> Answer:
     if question.planned:
         verdicts: dict[int, EntryVerdict] = {}
         # judge_entry reads only the days before each entry: history and the earlier trips.
-        with_trips = Presence([(e, l) for e, l, _ in spans] + [(e, l) for e, l, _ in planned_spans])
+        with_trips = presence if len(planned_spans) == 1 else presence.extended(
+            (e, last) for e, last, _ in planned_spans)
         for entry, last, index in planned_spans:
             trip = question.planned[index]
             verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
@@ -550,28 +612,43 @@ def check(question: Question) -> Answer:
                                   presence, question.on, question.trip_days, rules)
         if earliest.date is not None:
             # Still in the country and free to start now: only by a same-day exit and re-entry.
-            same_day = open_span is not None and earliest.date == question.on
+            same_day = open_index is not None and earliest.date == question.on
             explanation.append(note("earliest_same_day" if same_day else "earliest", "",
                                     trip_days=earliest.trip_days, date=earliest.date))
         else:
             explanation.append(note("earliest_none", "", trip_days=earliest.trip_days, reasons=list(earliest.reasons)))
 
-    fromordinal = dt.date.fromordinal
-    stay_reports = tuple(
-        StayReport(stay.entry, stay.exit, stay.exit or question.on, last - entry + 1,
-                   None if first is None else fromordinal(first), code, overstay)
-        for stay, (entry, last, first, code, overstay) in zip(question.stays, reports)
-    )
+    stay_reports = _stay_reports(question, entries, lasts, order, first_of)
     return Answer(
         regime=regime.id, on=question.on,
         window_start=dt.date.fromordinal(window_start), window_end=question.on,
         days_used=used, days_remaining=remaining,
-        in_country=open_span is not None, current_stay=current,
+        in_country=open_index is not None, current_stay=current,
         overstay_days=overstay, violations=tuple(violations), stays=stay_reports,
         planned=planned, earliest_entry=earliest,
         passport_judged=question.passport is not None, entry_day_counts=rules.entry_day_counts,
         explanation=tuple(explanation),
     )
+
+
+def _stay_reports(question: Question, entries, lasts, order, first_of) -> tuple[StayReport, ...]:
+    """Each recorded stay's report, in the order the stays were given."""
+    new = tuple.__new__  # StayReport's own __new__ is a Python call: this runs once per stay
+    on_day = question.on
+    in_given_order = isinstance(order, range)
+    stays = question.stays if in_given_order else [question.stays[i] for i in order]
+    reports = [new(StayReport, (stay.entry, stay.exit, stay.exit or on_day, days + 1, None, None, 0))
+               for stay, days in zip(stays, map(sub, lasts, entries))]
+    for position, (first, code) in first_of.items():
+        entry, exit, last_day, days = reports[position][:4]
+        reports[position] = new(StayReport, (entry, exit, last_day, days, dt.date.fromordinal(first), code,
+                                             lasts[position] - first + 1))
+    if not in_given_order:
+        by_index = [None] * len(order)
+        for position, index in enumerate(order):
+            by_index[index] = reports[position]
+        reports = by_index
+    return tuple(reports)
 
 
 def earliest_entry(

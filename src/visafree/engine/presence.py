@@ -8,7 +8,8 @@ never walks day by day.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Iterable
+from itertools import islice
+from typing import Iterable, Sequence
 
 
 class Presence:
@@ -20,19 +21,46 @@ class Presence:
     def __init__(self, ranges: Iterable[tuple[int, int]]):
         starts: list[int] = []
         ends: list[int] = []
-        for start, end in sorted(ranges):
-            if starts and start <= ends[-1] + 1:
-                if end > ends[-1]:
-                    ends[-1] = end
-            else:
-                starts.append(start)
-                ends.append(end)
+        _append_runs(starts, ends, sorted(ranges))
+        self._set_runs(starts, ends)
+
+    @classmethod
+    def chronological(cls, entries: Sequence[int], lasts: Sequence[int]) -> "Presence":
+        """The same, for stays already in date order that do not overlap (each entry on or
+        after the previous stay's last day), as validated stays are: no sort, one pass."""
+        presence = cls.__new__(cls)
+        if not entries:
+            presence._set_runs([], [])
+            return presence
+        starts, ends, before, total = [entries[0]], [], [0], 0
+        for entry, previous_last in zip(islice(entries, 1, None), lasts):
+            if entry > previous_last + 1:  # a gap: a new run (touching stays are one run)
+                total += previous_last - starts[-1] + 1
+                ends.append(previous_last)
+                before.append(total)
+                starts.append(entry)
+        ends.append(lasts[-1])
+        before.append(total + lasts[-1] - starts[-1] + 1)
+        presence.starts, presence.ends, presence._before = starts, ends, before
+        return presence
+
+    def extended(self, ranges: Iterable[tuple[int, int]]) -> "Presence":
+        """This presence and more ranges, in date order and none starting before its last day
+        (planned trips on top of the history)."""
+        starts, ends = self.starts[:], self.ends[:]
+        _append_runs(starts, ends, ranges)
+        presence = Presence.__new__(Presence)
+        presence._set_runs(starts, ends)
+        return presence
+
+    def _set_runs(self, starts: list[int], ends: list[int]) -> None:
         self.starts = starts
         self.ends = ends
-        before = [0]
-        for start, end in zip(starts, ends):
-            before.append(before[-1] + end - start + 1)
         # _before[i] = days of presence in runs 0..i-1
+        before, total = [0], 0
+        for start, end in zip(starts, ends):
+            total += end - start + 1
+            before.append(total)
         self._before = before
 
     def __len__(self) -> int:
@@ -51,19 +79,28 @@ class Presence:
             return 0
         return self.up_to(last) - self.up_to(first - 1)
 
-    def counts_at_run_ends(self, length: int) -> list[int]:
-        """For each run, the days of presence in the `length` days ending on its last day.
+    def absent_before(self, run: int) -> int:
+        """Days of absence between the first run's start and the start of `run`."""
+        return self.starts[run] - self.starts[0] - self._before[run]
 
-        One forward sweep (the windows only move right), so the whole history costs O(n).
-        """
-        starts, ends, before = self.starts, self.ends, self._before
-        counts, j = [], 0
-        for i, end in enumerate(ends):
-            first = end - length + 1
-            while ends[j] < first:
-                j += 1
-            counts.append(before[i + 1] - before[j] - max(0, first - starts[j]))
-        return counts
+    def absences_before_runs(self) -> list[int]:
+        """For each run, the days of absence between the first run's start and its own start:
+        non-decreasing from run to run, which is what makes R4 a single sweep (check.py)."""
+        if not self.starts:
+            return []
+        origin = self.starts[0]
+        return [start - origin - before for start, before in zip(self.starts, self._before)]
+
+
+def _append_runs(starts: list[int], ends: list[int], ranges: Iterable[tuple[int, int]]) -> None:
+    """Add ranges sorted by start to the runs, merging those that overlap or touch."""
+    for start, end in ranges:
+        if starts and start <= ends[-1] + 1:
+            if end > ends[-1]:
+                ends[-1] = end
+        else:
+            starts.append(start)
+            ends.append(end)
 
 
 def first_true(lo: int, hi: int, predicate) -> int | None:

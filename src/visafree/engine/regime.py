@@ -8,6 +8,7 @@ the rules about what a valid regime is are pure and testable; reading files is t
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -104,8 +105,24 @@ class Regime:
                 return period
         return None
 
+    # The parameters change only on the dates where one of their periods starts or ends, so the
+    # rule sets are resolved once, when the regime is made, and looked up by date per question.
+    _cuts: tuple[dt.date, ...] = field(init=False, repr=False, compare=False)
+    _rule_sets: tuple["RuleSet", ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        cuts = sorted({v.period.since for p in self.parameters.values() for v in p.values}
+                      | {v.period.until + dt.timedelta(days=1) for p in self.parameters.values()
+                         for v in p.values if v.period.until is not None and v.period.until < dt.date.max})
+        cuts = cuts or [dt.date.min]
+        object.__setattr__(self, "_cuts", tuple(cuts))
+        object.__setattr__(self, "_rule_sets", tuple(self._resolve(day) for day in cuts))
+
     def rules_in_force(self, day: dt.date) -> "RuleSet":
-        """The parameters that apply on `day` (resolved once per question)."""
+        """The parameters that apply on `day` (before the first date any is set, the earliest)."""
+        return self._rule_sets[max(0, bisect_right(self._cuts, day) - 1)]
+
+    def _resolve(self, day: dt.date) -> "RuleSet":
         values = {}
         for name in PARAMETERS:
             param = self.parameters.get(name)
