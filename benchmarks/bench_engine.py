@@ -7,7 +7,8 @@ reports, the current stay's true latest exit, a planned trip, the earliest 14-da
 engine and for the reference model, their ratio, and how each grows from one size to the next.
 Goals: the engine's cost grows at most like N log N (a 10x larger history costs ~10-14x, never
 ~100x), and the engine is at least 100x faster than the day-by-day model at 100 stays.
-Ratios are measured in one run, so a busy machine slows both sides alike.
+Ratios are measured in one run, so a busy machine slows both sides alike. The first line says
+whether the engine measured is the compiled one (the default install) or the pure-Python source.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.engine.reference
 
 from tests.engine.reference import Reference  # noqa: E402
-from visafree.engine import Passport, Question, Stay, check  # noqa: E402
+from visafree.engine import COMPILED, Passport, Question, Stay, check  # noqa: E402
 from visafree.regimes import builtin_regimes  # noqa: E402
 
 
@@ -73,6 +74,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100, 1000])
     parser.add_argument("--repeat", type=int, default=7, help="rounds per size (2 at 1000 stays)")
     args = parser.parse_args()
+    print("engine: " + ("compiled by mypyc (setup.py)" if COMPILED else
+                        "pure Python (installed with VISAFREE_PURE_PYTHON=1, or no C compiler)"))
     print(f"{'stays':>6} {'engine':>12} {'reference':>12} {'speed-up':>9} {'engine growth':>14} {'ref growth':>11}")
     previous = None
     results = {}

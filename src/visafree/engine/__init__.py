@@ -1,5 +1,8 @@
 """The pure core of visafree: standard library only, no I/O, no clock, no globals.
 
+Installed with a C compiler at hand, the same source runs compiled by mypyc (see setup.py and
+`COMPILED`); the answers are the same, tests/engine/test_build.py checks both.
+
     from visafree.engine import Question, Stay, check
     answer = check(Question(regime, "KAZ", "VNM", on=date(2024, 8, 15), stays=(Stay(...),)))
 """
@@ -12,9 +15,14 @@ from .check import (
 from .explain import MESSAGES, Note
 from .presence import Presence
 from .regime import Regime, RegimeError, RuleSet, parse_regime
+from . import presence as _presence_module
+
+#: True when this engine runs as mypyc-compiled C (setup.py), False for the pure-Python source.
+#: The build compiles all of the engine or none of it, so one module tells.
+COMPILED: bool = not (_presence_module.__file__ or "").endswith(".py")
 
 __all__ = [
-    "ENTRY_REASONS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
+    "COMPILED", "ENTRY_REASONS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
     "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
     "InputError", "MESSAGES", "Note", "Passport", "Presence", "Question", "Regime", "RegimeError",
     "RuleSet", "Stay", "StayReport", "Violation", "add_months", "check", "earliest_entry",

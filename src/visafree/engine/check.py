@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import le, sub
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from .explain import Note, note
 from .presence import Presence, first_true
@@ -191,24 +191,33 @@ def _validate(question: Question) -> tuple[list[int], list[int], Sequence[int]]:
     """Check the stays and return them in date order as three lists: entry ordinals, last-day
     ordinals (exit, or `on` for the open stay) and each one's index in the question.
 
-    Histories almost always come in date order, so that case is proven with a few passes that
-    run in C; anything else (or any error) takes the slow path, which names the faulty stay.
+    Histories almost always come in date order, so that case is proven in one pass; anything
+    else (or any error) takes the slow path, which sorts and names the faulty stay.
     """
     stays = question.stays
-    on_day = question.on
-    on = on_day.toordinal()
-    exits = [stay.exit for stay in stays]
-    open_count = exits.count(None)
-    if open_count == 0 or (open_count == 1 and exits[-1] is None):
-        entries = [stay.entry.toordinal() for stay in stays]
-        lasts = [on if x is None else x.toordinal() for x in exits]
-        # e0 <= l0 <= e1 <= l1 <= ... <= on: each exit on or after its entry, each entry on or
-        # after the previous exit (RULES.md §2: re-entry on the exit day is no overlap), none
-        # after the reference date; and only the last stay may be open.
-        bounds = [0] * (2 * len(stays))
-        bounds[::2] = entries
-        bounds[1::2] = lasts
-        if not bounds or (bounds[-1] <= on and all(map(le, bounds, islice(bounds, 1, None)))):
+    on = question.on.toordinal()
+    entries: list[int] = []
+    lasts: list[int] = []
+    previous_last = -1
+    open_allowed_at = len(stays) - 1  # only the last stay may still be going on
+    for i, stay in enumerate(stays):
+        entry = stay.entry.toordinal()
+        exit_day = stay.exit
+        if exit_day is None:
+            if i != open_allowed_at:
+                break
+            last = on
+        else:
+            last = exit_day.toordinal()
+        # each exit on or after its entry, each entry on or after the previous exit (RULES.md
+        # §2: re-entry on the exit day is no overlap)
+        if entry < previous_last or last < entry:
+            break
+        entries.append(entry)
+        lasts.append(last)
+        previous_last = last
+    else:
+        if previous_last <= on:  # and none after the reference date
             return entries, lasts, range(len(stays))  # the identity: already in date order
     return _validate_any_order(question, on)
 
@@ -478,7 +487,8 @@ def _latest_exit_note(rules: RuleSet, latest: int, limited_by: str, window_count
                 months=rules.passport_validity_months)
 
 
-def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presence: Presence):
+def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presence: Presence
+                    ) -> tuple[list[tuple[int, int, str, int]], dict[int, tuple[int, str]], int]:
     """Days in breach of R3 and R4 in the recorded stays (given in date order).
 
     Returns the violations as (first, last, code, position) runs, sorted; the first day in
@@ -494,12 +504,11 @@ def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presen
         violations.append((first, run_end, WINDOW_LIMIT, bisect_right(entries, first) - 1))
         for position in range(bisect_left(lasts, first), bisect_right(entries, run_end)):
             first_of[position] = (max(first, entries[position]), WINDOW_LIMIT)
-    if rules.per_stay_max_days is not None:
+    allowed = _per_stay_last(rules, 0)  # R3 as the last permitted day of a stay from day 0
+    if allowed is not None:
         # R3: a stay breaks it from the day after its last permitted day to its end.
-        allowed = _per_stay_last(rules, 0)
-        lengths = list(map(sub, lasts, entries))
-        for position in (range(len(lengths)) if lengths and max(lengths) > allowed else ()):
-            if lengths[position] > allowed:
+        for position in range(len(entries)):
+            if lasts[position] - entries[position] > allowed:
                 first = entries[position] + allowed + 1
                 violations.append((first, lasts[position], PER_STAY_LIMIT, position))
                 # on a tie the window is reported, as in judge_entry
@@ -631,23 +640,25 @@ def check(question: Question) -> Answer:
     )
 
 
-def _stay_reports(question: Question, entries, lasts, order, first_of) -> tuple[StayReport, ...]:
+def _stay_reports(question: Question, entries: list[int], lasts: list[int], order: Sequence[int],
+                  first_of: dict[int, tuple[int, str]]) -> tuple[StayReport, ...]:
     """Each recorded stay's report, in the order the stays were given."""
     new = tuple.__new__  # StayReport's own __new__ is a Python call: this runs once per stay
     on_day = question.on
-    in_given_order = isinstance(order, range)
-    stays = question.stays if in_given_order else [question.stays[i] for i in order]
-    reports = [new(StayReport, (stay.entry, stay.exit, stay.exit or on_day, days + 1, None, None, 0))
-               for stay, days in zip(stays, map(sub, lasts, entries))]
-    for position, (first, code) in first_of.items():
-        entry, exit, last_day, days = reports[position][:4]
-        reports[position] = new(StayReport, (entry, exit, last_day, days, dt.date.fromordinal(first), code,
-                                             lasts[position] - first + 1))
-    if not in_given_order:
-        by_index = [None] * len(order)
-        for position, index in enumerate(order):
-            by_index[index] = reports[position]
-        reports = by_index
+    stays = question.stays
+    reports: list[Any] = [None] * len(stays)
+    for position, index in enumerate(order):
+        stay = stays[index]
+        exit_day = stay.exit
+        violation = first_of.get(position)
+        last_day = on_day if exit_day is None else exit_day
+        days = lasts[position] - entries[position] + 1
+        if violation is None:
+            reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, None, None, 0))
+        else:
+            first, code = violation
+            reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, dt.date.fromordinal(first),
+                                              code, lasts[position] - first + 1))
     return tuple(reports)
 
 
@@ -696,7 +707,8 @@ def earliest_entry(
 
     for period in regime.in_force:
         lo = max(o, period.period.since.toordinal())
-        hi_candidates = [c for c in (period.period.until and period.period.until.toordinal(), latest_start) if c is not None]
+        until = period.period.until
+        hi_candidates = [c for c in (until.toordinal() if until else None, latest_start) if c is not None]
         # Past on + window, no recorded day is in any trip's window: fits() is then always true.
         hi = min(hi_candidates + [max(lo, o + 1) + rules.window_days])
         if lo > hi:

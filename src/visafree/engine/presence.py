@@ -8,8 +8,7 @@ never walks day by day.
 from __future__ import annotations
 
 from bisect import bisect_right
-from itertools import islice
-from typing import Iterable, Sequence
+from typing import Iterable
 
 
 class Presence:
@@ -18,22 +17,22 @@ class Presence:
 
     __slots__ = ("starts", "ends", "_before")
 
-    def __init__(self, ranges: Iterable[tuple[int, int]]):
+    def __init__(self, ranges: Iterable[tuple[int, int]] = ()):
         starts: list[int] = []
         ends: list[int] = []
         _append_runs(starts, ends, sorted(ranges))
         self._set_runs(starts, ends)
 
-    @classmethod
-    def chronological(cls, entries: Sequence[int], lasts: Sequence[int]) -> "Presence":
+    @staticmethod
+    def chronological(entries: list[int], lasts: list[int]) -> "Presence":
         """The same, for stays already in date order that do not overlap (each entry on or
         after the previous stay's last day), as validated stays are: no sort, one pass."""
-        presence = cls.__new__(cls)
+        presence = Presence()
         if not entries:
-            presence._set_runs([], [])
             return presence
         starts, ends, before, total = [entries[0]], [], [0], 0
-        for entry, previous_last in zip(islice(entries, 1, None), lasts):
+        for i in range(1, len(entries)):
+            entry, previous_last = entries[i], lasts[i - 1]
             if entry > previous_last + 1:  # a gap: a new run (touching stays are one run)
                 total += previous_last - starts[-1] + 1
                 ends.append(previous_last)
@@ -49,7 +48,7 @@ class Presence:
         (planned trips on top of the history)."""
         starts, ends = self.starts[:], self.ends[:]
         _append_runs(starts, ends, ranges)
-        presence = Presence.__new__(Presence)
+        presence = Presence()
         presence._set_runs(starts, ends)
         return presence
 

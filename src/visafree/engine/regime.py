@@ -200,7 +200,7 @@ def _require(mapping: Mapping[str, Any], key: str, where: str, kind: type | tupl
     if key not in mapping:
         raise RegimeError(f"{where}: missing required key '{key}'")
     value = mapping[key]
-    if not isinstance(value, kind) or (kind is str and not value.strip()):
+    if not isinstance(value, kind) or (isinstance(value, str) and kind is str and not value.strip()):
         raise RegimeError(f"{where}.{key}: expected a non-empty {getattr(kind, '__name__', kind)}")
     return value
 
