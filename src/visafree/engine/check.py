@@ -2,8 +2,13 @@
 
 Everything here is pure: plain values in, plain values out, the reference date `on` always an
 argument. Cost per question is O(n log n) in the number of stays: the presence index answers
-"how many days in [a, b]" by binary search, and every search over days is a binary search on
-a quantity that RULES.md makes monotone (shown where it is used).
+"how many days in [a, b]" by binary search; the first day in breach of R4 in each run of
+presence is a closed formula over the days of absence before it (_window_breaches), and what
+search over days remains is a binary search on a quantity that RULES.md makes monotone (shown
+where it is used).
+
+The code is typed Python that mypyc compiles (setup.py): plain loops over lists of ints, which
+both CPython and mypyc run fast.
 """
 
 from __future__ import annotations
@@ -12,8 +17,6 @@ import calendar
 from bisect import bisect_left, bisect_right
 import datetime as dt
 from dataclasses import dataclass, field
-from itertools import islice
-from operator import le, sub
 from typing import Any, NamedTuple, Sequence
 
 from .explain import Note, note
