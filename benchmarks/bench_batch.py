@@ -8,7 +8,9 @@ For each size it prints:
     by traveller and date (CREATE TABLE AS ... ORDER BY), measured in the same conditions;
   * the ratio to the Python engine called traveller by traveller: measured on a sample of
     travellers (their stays as the batch paired them) and EXTRAPOLATED to all travellers. The
-    extrapolation leaves out the engine's reading and pairing, so it flatters the engine.
+    extrapolation leaves out the engine's reading and pairing, so it flatters the engine;
+  * the floor's own ratio to that extrapolated engine time: reading and sorting alone are only
+    that much faster than the engine, so no pipeline can be more (the "50x" aim of issue 5).
 Each measurement runs in a fresh subprocess so that peak memory is its own.
 """
 
@@ -187,15 +189,22 @@ def main() -> None:
             eng = run_worker(["engine", str(out), str(args.engine_sample)])
             console.print(f"  engine: {eng['per_traveller_s'] * 1e6:.0f} µs/traveller on {eng['sample']:,}, "
                           f"~{eng['extrapolated_seconds']:.0f} s for {eng['travellers']:,} (extrapolated)")
+            # The aim "more than 50x faster than the engine" cannot be met when the floor itself,
+            # reading and sorting alone, is less than 50x faster than the engine.
+            floor_vs_engine = eng["extrapolated_seconds"] / floor["seconds"]
+            console.print(f"  even reading+sorting (the floor) is only {floor_vs_engine:.0f}x faster than the "
+                          f"engine (extrapolated); duckdb is {eng['extrapolated_seconds'] / duck['seconds']:.1f}x")
             row = {"size": size, "rows": duck["rows"], "floor_s": floor["seconds"], "floor_peak_mb": floor["peak_mb"],
                    "duckdb_s": duck["seconds"], "duckdb_peak_mb": duck["peak_mb"],
                    "duckdb_rows_per_s": duck["rows"] / duck["seconds"],
                    "ratio_floor": duck["seconds"] / floor["seconds"],
                    "engine_per_traveller_s": eng["per_traveller_s"], "engine_sample": eng["sample"],
                    "engine_extrapolated_s": eng["extrapolated_seconds"],
-                   "ratio_engine": eng["extrapolated_seconds"] / duck["seconds"]}
+                   "ratio_engine": eng["extrapolated_seconds"] / duck["seconds"],
+                   "ratio_floor_engine": floor_vs_engine}
             table.add_row(f"{duck['rows']:,}", "floor", f"{floor['seconds']:.1f}",
-                          f"{duck['rows'] / floor['seconds']:,.0f}", f"{floor['peak_mb']:,.0f}", "1.0", "")
+                          f"{duck['rows'] / floor['seconds']:,.0f}", f"{floor['peak_mb']:,.0f}", "1.0",
+                          f"{floor_vs_engine:.0f}x faster")
             table.add_row("", "duckdb", f"{duck['seconds']:.1f}", f"{row['duckdb_rows_per_s']:,.0f}",
                           f"{duck['peak_mb']:,.0f}", f"{row['ratio_floor']:.1f}", f"{row['ratio_engine']:.0f}x faster")
             if spark_max and size <= spark_max:
@@ -214,7 +223,8 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     console.print(table)
     console.print("engine column: Python engine per traveller, timed on a sample and extrapolated "
-                  "(reading and pairing not included).")
+                  "(reading and pairing not included). On the floor's row it is the floor's own ratio: "
+                  "no pipeline that reads and sorts the crossings can beat it.")
 
 
 if __name__ == "__main__":

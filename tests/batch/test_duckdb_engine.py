@@ -100,6 +100,11 @@ def test_summaries_add_up(duck_report):
         rows = read_rows(f"{duck_report.out_dir}/{name}.parquet")
         assert sum(r["stays"] for r in rows) == len(stays), name
         assert sum(r["overstay_days"] for r in rows) == sum(s["overstay_days"] for s in stays), name
+        for column, count in (("per_stay_limit", lambda s: s["violation_rule"] == "per_stay_limit"),
+                              ("window_limit", lambda s: s["violation_rule"] == "window_limit"),
+                              ("stays_with_violation", lambda s: s["first_violation"] is not None),
+                              ("open_stays", lambda s: s["exit"] is None)):
+            assert sum(r[column] for r in rows) == sum(map(count, stays)), (name, column)
     months = read_rows(f"{duck_report.out_dir}/summary_month.parquet")
     assert all(len(r["month"]) == 7 for r in months)
 

@@ -29,11 +29,16 @@ def events_of(travellers: list[dict]) -> pa.Table:
                             "direction", "local_date", "local_time", "regime")}
     for tid, t in enumerate(travellers):
         regime, nat, dest = t["pair"]
-        day, seq, per_day = t["start"], 0, {}
+        day, seq, per_day, seen = t["start"], 0, {}, set()
         for dur, gap in t["trips"]:
             entry, exit = day, day + dur
             if entry > 0:
                 break
+            # Without times, a second entry (or exit) on the same day is, by the duplicate rule
+            # (same traveller, direction, day and time), a copy of the first: not clean input.
+            if not t["timed"] and ({(entry, "entry"), (exit, "exit")} & seen):
+                break
+            seen |= {(entry, "entry"), (exit, "exit")}
             for direction, d in (("entry", entry), ("exit", exit)):
                 if d > 0:  # the log ends on the reference date: the stay is still open
                     break

@@ -44,6 +44,22 @@ def _load_small_tables(con, tables: RegimeTables) -> None:
             con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' for _ in columns)})", rows)
 
 
+def _dialect(con) -> pipeline.Dialect:
+    """DuckDB's dialect, with the input's strings as codes of an ENUM made for this input: the
+    sorts then carry one or two bytes instead of a string (pipeline.dictionary_sql)."""
+    con.execute(f"CREATE OR REPLACE TYPE vf_str AS ENUM ({pipeline.dictionary_sql()})")
+    size = con.execute("SELECT len(enum_range(NULL::vf_str))").fetchone()[0]
+    if size >= 2**31 - 1:  # Dialect.pack keeps a code in 31 bits
+        raise ValueError(f"{size:,} distinct strings in the input: more than the pipeline can code")
+    return pipeline.DUCKDB.with_enum("vf_str")
+
+
+def _release(con, step: pipeline.Step) -> None:
+    """Drop the tables no later step reads, so that the sorts after it have their memory."""
+    for name in step.release:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def _run(con, sql: str, poll=None) -> None:
     """Execute, reporting DuckDB's own progress estimate while the statement runs."""
     if poll is None:
@@ -88,7 +104,7 @@ def run(inputs: list[str | Path], out_dir: str | Path, on: dt.date, *, memory_li
                   else f"read_csv({files!r}, header = true, types = {{'local_time': 'VARCHAR'}})")
         columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
         con.execute(f"CREATE OR REPLACE VIEW vf_raw AS {raw_select(columns, reader)}")
-        steps = pipeline.steps(pipeline.DUCKDB, tables)
+        steps = pipeline.steps(_dialect(con), tables)
         n_work = sum(s.materialize for s in steps) + (len(OUTPUTS) if write else 0)
         ctx = progress if progress is not None else nullcontext()
         with ctx:
@@ -102,6 +118,7 @@ def run(inputs: list[str | Path], out_dir: str | Path, on: dt.date, *, memory_li
             for step in steps:
                 if step.materialize:
                     _run(con, f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}", step_poll(step.name))
+                    _release(con, step)
                     if task is not None:
                         progress.advance(task)
                 else:
@@ -111,7 +128,7 @@ def run(inputs: list[str | Path], out_dir: str | Path, on: dt.date, *, memory_li
                 for name in OUTPUTS:
                     sql = _output_sql(name)
                     target = (out / f"{name}.parquet").as_posix()
-                    _run(con, f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)",
+                    _run(con, f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
                          step_poll(f"writing {name}"))
                     if task is not None:
                         progress.advance(task)
@@ -151,9 +168,10 @@ def run_arrow(events, on: dt.date, *, con=None, regimes=None) -> tuple[RunResult
     _load_small_tables(con, tables)
     con.register("vf_input_arrow", events)
     con.execute(f"CREATE OR REPLACE VIEW vf_raw AS {raw_select(set(events.column_names), 'vf_input_arrow')}")
-    for step in pipeline.steps(pipeline.DUCKDB, tables):
+    for step in pipeline.steps(_dialect(con), tables):
         kind = "TABLE" if step.materialize else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} {step.name} AS {step.sql}")
+        _release(con, step)
     cur = con.execute(pipeline.COUNTS_SQL)
     counts = dict(zip([d[0] for d in cur.description], cur.fetchone()))
     dq = {problem: n for problem, n in con.execute(pipeline.DQ_COUNTS_SQL).fetchall()}

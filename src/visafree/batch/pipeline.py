@@ -1,7 +1,8 @@
 """RULES.md as one relational pipeline, written once and run by DuckDB or Spark SQL.
 
 Days are integers (days since 1970-01-01) inside the pipeline, so that day arithmetic is the
-same in both dialects; only date conversion and month formatting differ (`Dialect`).
+same in both dialects; date conversion, month formatting, string codes and packed neighbours
+differ (`Dialect`).
 
 How R4 becomes a window function (the heart of it, without a loop over days or travellers):
 
@@ -22,6 +23,24 @@ How R4 becomes a window function (the heart of it, without a loop over days or t
 
 The true latest exit of an open stay (engine.judge_entry) is the same d* for its run extended
 past the reference date: the last permitted day is d* - 1, capped by R3.
+
+Runs are never built as rows: every stay carries its run's A and cum. With p = presence up to
+the stay's last day (a running sum over the stays, counting a day shared with the previous stay
+once), a = last_day - p is the absence before the stay's run (constant within a run, growing
+from run to run) and max(p) over a run's stays is its cum; so the window above runs over stays.
+
+How the work is laid out (what made it fast; issue 5's benchmark):
+
+* One sort of the events (vf_seq0): pairing, the data-quality flags, whether a stay starts on
+  the previous stay's last day, all from the neighbours in one window pass; rows with a problem
+  ride along in partitions of their own. Duplicates are not removed before it: a copy sits in
+  the same (day, time) block as its crossing, so the pass marks the few travellers who may have
+  one (vf_suspects) and only those are paired again without their copies (vf_seq1).
+* Then two windows over the stays: the running sum p, and R4. (Running the R4 window only for
+  the travellers who could break it was tried: the split costs about what it saves.)
+* DuckDB carries strings as codes of one ENUM made from the input (Dialect.enc: order, min()
+  and equality unchanged) and fetches a neighbour's day, time and direction as one packed value
+  (Dialect.pack); Spark runs the same SQL with plain strings and structs.
 """
 
 from __future__ import annotations
@@ -40,11 +59,14 @@ PROBLEMS_DROPPED = (
 @dataclass(frozen=True)
 class Dialect:
     name: str
+    #: DuckDB: the ENUM type that stands for the input's strings inside the pipeline (None:
+    #: strings stay strings, as on Spark). See `dictionary_sql`.
+    enum: str | None = None
 
     def d2i(self, expr: str) -> str:
         if self.name == "duckdb":
-            return f"CAST(({expr}) - DATE '1970-01-01' AS BIGINT)"
-        return f"CAST(datediff({expr}, DATE'1970-01-01') AS BIGINT)"
+            return f"CAST(({expr}) - DATE '1970-01-01' AS INTEGER)"
+        return f"CAST(datediff({expr}, DATE'1970-01-01') AS INT)"
 
     def i2d(self, expr: str) -> str:
         if self.name == "duckdb":
@@ -59,9 +81,63 @@ class Dialect:
             return f"strftime({expr}, '%Y-%m')"
         return f"date_format({expr}, 'yyyy-MM')"
 
+    def month_start(self, expr: str) -> str:
+        if self.name == "duckdb":
+            return f"date_trunc('month', {expr})"
+        return f"trunc({expr}, 'MM')"
+
+    def enc(self, expr: str) -> str:
+        """A string as the pipeline carries it: a 1-2 byte code in DuckDB's ENUM, whose order
+        is the strings' order, so sorting, min() and equality are unchanged."""
+        return f"CAST({expr} AS {self.enum})" if self.enum else expr
+
+    def dec(self, expr: str) -> str:
+        return f"CAST({expr} AS VARCHAR)" if self.enum else expr
+
+    # A row's day, time and direction packed into one value, so that a window function
+    # fetches a neighbour's three at once: DuckDB one non-negative BIGINT (the day offset by
+    # 2^29, every DuckDB date fits; the time's code + 1, below 2^31; a direction bit), Spark a
+    # struct.
+    def pack(self, day: str, time: str, is_entry: str) -> str:
+        if self.enum:
+            return (f"(((CAST({day} AS BIGINT) + 536870912) * 2147483648"
+                    f" + coalesce(enum_code({time}) + 1, 0)) * 2 + CAST({is_entry} AS INTEGER))")
+        return f"named_struct('d', {day}, 't', {time}, 'e', {is_entry})"
+
+    def packed_entry(self, x: str) -> str:
+        return f"(({x} & 1) = 1)" if self.enum else f"{x}.e"
+
+    def packed_day(self, x: str) -> str:
+        return f"CAST(({x} >> 32) - 536870912 AS INTEGER)" if self.enum else f"{x}.d"
+
+    def same_block(self, x: str, y: str) -> str:
+        """Same day and same time (both missing counts as the same)."""
+        if self.enum:
+            return f"(({x} >> 1) = ({y} >> 1))"
+        return f"({x}.d = {y}.d AND ({x}.t = {y}.t OR ({x}.t IS NULL AND {y}.t IS NULL)))"
+
+    def with_enum(self, enum: str) -> "Dialect":
+        return Dialect(self.name, enum)
+
 
 DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")
+
+#: Strings the SQL compares with or produces, besides those read (they must all be codes).
+LITERALS = ("entry", "exit", "invalid_event", "unknown_regime", "after_reference_date", "duplicate")
+
+
+def dictionary_sql() -> str:
+    """Every string the pipeline encodes, once and in order (DuckDB: CREATE TYPE ... AS ENUM).
+    Reading the input's string columns costs little next to carrying them through the sorts."""
+    cols = ["nationality", "destination", "border_post", "lower(direction)", "local_time", "regime"]
+    parts = [f"SELECT {c} AS s FROM vf_raw" for c in cols]
+    parts += ["SELECT regime FROM vf_rules", "SELECT territory FROM vf_territory",
+              "SELECT regime FROM vf_territory", "SELECT nationality FROM vf_coverage",
+              "SELECT destination FROM vf_coverage", "SELECT regime FROM vf_coverage",
+              "SELECT regime FROM vf_in_force"]
+    parts += [f"SELECT '{v}'" for v in LITERALS]
+    return f"SELECT s FROM ({' UNION '.join(parts)}) u WHERE s IS NOT NULL ORDER BY s"
 
 
 @dataclass(frozen=True)
@@ -69,18 +145,21 @@ class Step:
     name: str
     sql: str
     materialize: bool = False  # big intermediate results are stored once, not recomputed
+    #: DuckDB: tables no step needs once this one is stored (dropped, to give the memory back)
+    release: tuple[str, ...] = ()
 
 
 def steps(d: Dialect, t: RegimeTables) -> list[Step]:
     on = t.on_day
+    e = d.enc
     out: list[Step] = []
 
     # Every event is classified once; rows with a problem are kept for the data-quality output.
     out.append(Step("vf_events", f"""
 SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post,
-       lower(e.direction) AS direction, e.local_date, e.local_time, e.regime,
+       lower(e.direction) AS direction, e.local_time, e.regime,
        {d.d2i('e.local_date')} AS day,
-       coalesce(t.territory, e.destination) AS territory,
+       coalesce(t.territory, e.destination) AS territory, r.regime_code, t.territory_code,
        CASE
          WHEN e.traveller_id IS NULL OR e.local_date IS NULL OR e.direction IS NULL
               OR lower(e.direction) NOT IN ('entry', 'exit') THEN 'invalid_event'
@@ -89,255 +168,304 @@ SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post,
          WHEN {d.d2i('e.local_date')} > {on} THEN 'after_reference_date'
        END AS problem0
 FROM vf_raw e
-LEFT JOIN vf_rules r ON r.regime = e.regime
-LEFT JOIN vf_territory t ON t.regime = e.regime AND t.destination = e.destination
+LEFT JOIN (SELECT regime, {e('regime')} AS regime_code FROM vf_rules) r ON r.regime = e.regime
+LEFT JOIN (SELECT regime, destination, territory, {e('territory')} AS territory_code FROM vf_territory) t
+  ON t.regime = e.regime AND t.destination = e.destination
 """))
 
+    # From here on the strings are codes (Dialect.enc), encoded once per row only where the
+    # small tables do not already give the code; the direction is also a boolean.
+    out.append(Step("vf_ev", f"""
+SELECT e.event_id, e.traveller_id, {e('e.nationality')} AS nationality,
+  {e('e.destination')} AS destination, {e('e.border_post')} AS border_post,
+  CASE WHEN e.problem0 IS NOT NULL THEN {e('e.direction')}
+       WHEN e.direction = 'entry' THEN {e("'entry'")} ELSE {e("'exit'")} END AS direction,
+  e.direction = 'entry' AS is_entry, {e('e.local_time')} AS local_time,
+  coalesce(e.regime_code, {e('e.regime')}) AS regime,
+  coalesce(e.territory_code, {e('e.territory')}) AS territory, e.day,
+  CASE WHEN e.problem0 IS NOT NULL THEN {e('e.problem0')} END AS problem
+FROM vf_events e
+"""))
+
+    def pairing(source: str) -> str:
+        """The one sort of the events: chronological order per traveller (recording order
+        breaks ties within a day when the time is missing); pairing looks only at the
+        neighbours in that order. Rows with a problem sort into partitions of their own, so
+        that the data-quality output needs no second reading of the input. Kept: every entry
+        (a stay, or an entry without exit), every row to report, no closing exit (its columns
+        are on its entry's row)."""
+        w = f"PARTITION BY {KEY}, problem IS NULL ORDER BY day, local_time NULLS FIRST, event_id"
+        return f"""
+SELECT regime, traveller_id, territory, event_id, nationality, destination, border_post,
+  direction, day, local_time, problem, seq,
+  CASE WHEN is_stay AND NOT next_entry THEN next_event_id END AS exit_event_id,
+  CASE WHEN is_stay AND NOT next_entry THEN next_post END AS exit_post,
+  CASE WHEN is_stay AND NOT next_entry THEN next_day END AS exit_day,
+  CASE WHEN is_stay THEN CASE WHEN NOT next_entry THEN next_day ELSE {on} END END AS last_day,
+  is_stay,
+  CASE WHEN problem IS NULL AND is_entry AND next_entry THEN 'entry_without_exit'
+       WHEN problem IS NULL AND NOT is_entry AND coalesce(NOT prev_entry, true)
+       THEN 'exit_without_entry' END AS unpaired,
+  problem IS NULL AND max_id > event_id AS out_of_order,
+  -- whether this stay starts on the previous stay's last day (RULES.md §2: that day counts
+  -- once), known here when the previous stay ends on the row before; else NULL, and vf_fix
+  -- looks that stay up
+  CASE WHEN prev_entry IS NULL THEN 0
+       WHEN NOT prev_entry AND prev2_entry THEN CASE WHEN prev_day = day THEN 1 ELSE 0 END
+  END AS shares_near,
+  suspect
+FROM (
+  SELECT *, problem IS NULL AND is_entry AND coalesce(NOT next_entry, true) AS is_stay,
+    -- a copy of a crossing is in the same (day, time) block as the crossing, in the same
+    -- direction: a traveller without such a row has no copies (see vf_suspects)
+    problem IS NULL AND coalesce({d.same_block('nb_prev', 'here')} AND (prev_entry = is_entry
+                                                                   OR {d.same_block('nb_prev2', 'here')}), false)
+      AS suspect
+  FROM (
+    -- the neighbours' direction, day and time, each packed into one value (Dialect.pack)
+    SELECT *,
+      {d.packed_entry('nb_prev')} AS prev_entry, {d.packed_entry('nb_prev2')} AS prev2_entry,
+      {d.packed_day('nb_prev')} AS prev_day,
+      {d.packed_entry('nb_next')} AS next_entry, {d.packed_day('nb_next')} AS next_day
+    FROM (
+      SELECT *,
+        row_number() OVER w AS seq,
+        lag(here) OVER w AS nb_prev,
+        lag(here, 2) OVER w AS nb_prev2,
+        lead(here) OVER w AS nb_next,
+        lead(event_id) OVER w AS next_event_id,
+        lead(border_post) OVER w AS next_post,
+        -- the highest event_id so far: above this row's, it was recorded after a later crossing
+        max(event_id) OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS max_id
+      FROM (SELECT *, {d.pack('day', 'local_time', 'is_entry')} AS here FROM {source}) e
+      WINDOW w AS ({w})
+    ) w
+  ) w
+) s
+WHERE is_entry OR prev_entry IS NULL OR NOT prev_entry OR problem IS NOT NULL OR max_id > event_id
+   OR suspect"""
+
+    out.append(Step("vf_seq0", pairing("vf_ev"), materialize=True))
+
     # The same crossing recorded twice (same traveller, direction, day and time) counts once;
-    # the first recorded copy (lowest event_id) is kept. Copies are rare, so they are found by
-    # a cheap aggregate over a hash of the crossing, then confirmed on the real columns.
+    # the first recorded copy (lowest event_id) is kept. Copies are rare: the travellers who
+    # may have one (vf_seq0.suspect) are paired again, without their copies.
+    same_key = "u.regime = {s}.regime AND u.traveller_id = {s}.traveller_id AND u.territory = {s}.territory"
+    out.append(Step("vf_suspects", f"""
+SELECT DISTINCT {KEY} FROM vf_seq0 WHERE suspect
+""", materialize=True))
+    out.append(Step("vf_suspect_events", f"""
+SELECT e.* FROM vf_ev e
+WHERE e.traveller_id IN (SELECT traveller_id FROM vf_suspects)
+  AND EXISTS (SELECT 1 FROM vf_suspects u WHERE {same_key.format(s='e')})
+""", materialize=True))
     out.append(Step("vf_dupkeys", f"""
 SELECT {KEY}, direction, day, local_time, min(event_id) AS keep_id
-FROM vf_events
-WHERE problem0 IS NULL AND {d.hash(KEY + ', direction, day, local_time')} IN (
-  SELECT h FROM (
-    SELECT {d.hash(KEY + ', direction, day, local_time')} AS h, count(*) AS n
-    FROM vf_events WHERE problem0 IS NULL GROUP BY 1
-  ) c WHERE n > 1)
+FROM vf_suspect_events
+WHERE problem IS NULL
 GROUP BY {KEY}, direction, day, local_time
 HAVING count(*) > 1
 """, materialize=True))
-
     out.append(Step("vf_dedup", f"""
-SELECT e.*,
-  CASE WHEN e.problem0 IS NULL AND k.keep_id IS NOT NULL AND e.event_id <> k.keep_id
-       THEN 'duplicate' ELSE e.problem0 END AS problem
-FROM vf_events e
+SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post, e.direction,
+  e.is_entry, e.local_time, e.regime, e.territory, e.day,
+  CASE WHEN e.problem IS NULL AND k.keep_id IS NOT NULL AND e.event_id <> k.keep_id
+       THEN {e("'duplicate'")} ELSE e.problem END AS problem
+FROM vf_suspect_events e
 LEFT JOIN vf_dupkeys k
   ON k.regime = e.regime AND k.traveller_id = e.traveller_id AND k.territory = e.territory
  AND k.direction = e.direction AND k.day = e.day
  AND (k.local_time = e.local_time OR (k.local_time IS NULL AND e.local_time IS NULL))
 """))
-
-    # Chronological order per traveller (recording order breaks ties within a day when the
-    # time is missing). Pairing looks only at the neighbours in that order.
+    out.append(Step("vf_seq1", pairing("vf_dedup"), materialize=True))
     out.append(Step("vf_seq", f"""
-SELECT event_id, traveller_id, nationality, destination, border_post, direction, local_date,
-       local_time, regime, territory, day,
-  row_number() OVER w AS seq,
-  lag(direction) OVER w AS prev_dir,
-  lead(direction) OVER w AS next_dir,
-  lead(day) OVER w AS next_day,
-  lead(event_id) OVER w AS next_event_id,
-  lead(border_post) OVER w AS next_post,
-  max(event_id) OVER (PARTITION BY {KEY} ORDER BY day, local_time NULLS FIRST, event_id
-                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_earlier_id
-FROM vf_dedup
-WHERE problem IS NULL
-WINDOW w AS (PARTITION BY {KEY} ORDER BY day, local_time NULLS FIRST, event_id)
-""", materialize=True))
-
-    # RULES.md §2: a stay is an entry and the following exit; an entry with nothing after it
-    # is an open stay running to the reference date.
-    out.append(Step("vf_stays0", f"""
-SELECT regime, traveller_id, territory, nationality, destination, seq,
-  event_id AS entry_event_id,
-  CASE WHEN next_dir = 'exit' THEN next_event_id END AS exit_event_id,
-  border_post AS entry_post,
-  CASE WHEN next_dir = 'exit' THEN next_post END AS exit_post,
-  day AS entry_day,
-  CASE WHEN next_dir = 'exit' THEN next_day END AS exit_day,
-  CASE WHEN next_dir = 'exit' THEN next_day ELSE {on} END AS last_day
-FROM vf_seq
-WHERE direction = 'entry' AND (next_dir IS NULL OR next_dir = 'exit')
+SELECT * FROM vf_seq0 s WHERE NOT EXISTS (SELECT 1 FROM vf_suspects u WHERE {same_key.format(s='s')})
+UNION ALL
+SELECT * FROM vf_seq1
 """))
 
+    # The previous stay's last day, for the rare stays after an unpaired crossing.
+    out.append(Step("vf_fix", f"""
+SELECT * FROM (
+  SELECT regime, traveller_id, territory, seq, shares_near,
+    lag(last_day) OVER (PARTITION BY {KEY} ORDER BY seq) AS prev_last
+  FROM vf_seq s
+  WHERE is_stay AND EXISTS (
+    SELECT 1 FROM vf_seq u
+    WHERE u.regime = s.regime AND u.traveller_id = s.traveller_id AND u.territory = s.territory
+      AND u.is_stay AND u.shares_near IS NULL)
+) f WHERE shares_near IS NULL
+""", materialize=True))
+
+    cols = (f"event_id, traveller_id, {d.dec('nationality')} AS nationality, "
+            f"{d.dec('destination')} AS destination, {d.dec('border_post')} AS border_post, "
+            f"{d.dec('direction')} AS direction, {d.i2d('day')} AS local_date, "
+            f"{d.dec('local_time')} AS local_time, {d.dec('regime')} AS regime")
     out.append(Step("vf_dq", f"""
-SELECT event_id, traveller_id, nationality, destination, border_post, direction, local_date,
-       local_time, regime, problem0 AS problem, false AS kept
-FROM vf_events WHERE problem0 IS NOT NULL
+SELECT {cols}, {d.dec('problem')} AS problem, false AS kept FROM vf_seq WHERE problem IS NOT NULL
 UNION ALL
--- the copies only: an inner join with the (small) table of duplicated crossings
-SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post, e.direction,
-       e.local_date, e.local_time, e.regime, 'duplicate' AS problem, false AS kept
-FROM vf_events e
-JOIN vf_dupkeys k
-  ON k.regime = e.regime AND k.traveller_id = e.traveller_id AND k.territory = e.territory
- AND k.direction = e.direction AND k.day = e.day
- AND (k.local_time = e.local_time OR (k.local_time IS NULL AND e.local_time IS NULL))
-WHERE e.problem0 IS NULL AND e.event_id <> k.keep_id
-UNION ALL
-SELECT event_id, traveller_id, nationality, destination, border_post, direction, local_date,
-       local_time, regime, 'entry_without_exit' AS problem, false AS kept
-FROM vf_seq WHERE direction = 'entry' AND next_dir = 'entry'
-UNION ALL
-SELECT event_id, traveller_id, nationality, destination, border_post, direction, local_date,
-       local_time, regime, 'exit_without_entry' AS problem, false AS kept
-FROM vf_seq WHERE direction = 'exit' AND (prev_dir IS NULL OR prev_dir = 'exit')
+SELECT {cols}, unpaired AS problem, false AS kept FROM vf_seq WHERE unpaired IS NOT NULL
 UNION ALL
 -- recorded after a crossing that happened later: paired after sorting, reported all the same
-SELECT event_id, traveller_id, nationality, destination, border_post, direction, local_date,
-       local_time, regime, 'out_of_order' AS problem, true AS kept
-FROM vf_seq WHERE max_earlier_id > event_id
+SELECT {cols}, 'out_of_order' AS problem, true AS kept FROM vf_seq WHERE out_of_order
 """, materialize=True))
 
-    # Runs of presence: a stay opens a new run unless it starts on or the day after the
-    # previous stay's last day (RULES.md §2: the shared day of an exit and re-entry is one day).
-    out.append(Step("vf_stays1", f"""
-SELECT *, sum(new_run) OVER (PARTITION BY {KEY} ORDER BY seq ROWS UNBOUNDED PRECEDING) AS run_id
+    # Presence per stay: the days it adds (its own, less a day shared with the previous stay),
+    # p = presence up to its last day, and a = last_day - p, the days of absence before its run
+    # (RULES.md §2 runs: the same for every stay of a run, increasing from run to run).
+    w = f"PARTITION BY {KEY} ORDER BY seq"
+    stays_p = f"""
+SELECT s.*,
+  CAST(sum(last_day - entry_day + 1 - shares_day) OVER ({w} ROWS UNBOUNDED PRECEDING) AS INT) AS p
 FROM (
-  SELECT *,
-    CASE WHEN entry_day <= lag(last_day) OVER (PARTITION BY {KEY} ORDER BY seq) + 1
-         THEN 0 ELSE 1 END AS new_run,
-    CASE WHEN entry_day = lag(last_day) OVER (PARTITION BY {KEY} ORDER BY seq)
-         THEN 1 ELSE 0 END AS shares_day
-  FROM vf_stays0
-) s
-""", materialize=True))
+  SELECT s.regime, s.traveller_id, s.territory, s.nationality, s.destination, s.seq,
+    s.event_id AS entry_event_id, s.exit_event_id, s.border_post AS entry_post, s.exit_post,
+    s.day AS entry_day, s.exit_day, s.last_day,
+    coalesce(s.shares_near, CASE WHEN s.day = f.prev_last THEN 1 ELSE 0 END) AS shares_day
+  FROM vf_seq s
+  LEFT JOIN vf_fix f ON f.regime = s.regime AND f.traveller_id = s.traveller_id
+                    AND f.territory = s.territory AND f.seq = s.seq
+  WHERE s.is_stay
+) s"""
 
-    out.append(Step("vf_runs0", f"""
-SELECT {KEY}, run_id, min(entry_day) AS s, max(last_day) AS e
-FROM vf_stays1 GROUP BY {KEY}, run_id
-"""))
-
-    out.append(Step("vf_runs1", f"""
-SELECT *, s - 1 - b AS a, b + e - s + 1 AS cum
-FROM (
-  SELECT *, coalesce(sum(e - s + 1) OVER (PARTITION BY {KEY} ORDER BY run_id
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS b
-  FROM vf_runs0
-) r
-"""))
-
-    # R4, see the module docstring: the window frame's offset is the regime's W - M, a literal
-    # in SQL, so there is one branch per distinct value (one for the built-in regimes).
-    branches = []
+    # R4, see the module docstring: over stays rather than runs (a stay carries its run's a,
+    # and the last stay of a run its cum), max(p) over the stays with a <= a_r - (W - M). The
+    # frame's offset W - M is a literal in SQL, so there is one branch per distinct value (one
+    # for the built-in regimes).
     gaps = sorted({r.window_gap for r in t.rules})
+    branches = []
     for gap in gaps:
-        regimes = ", ".join(f"'{r.regime}'" for r in t.rules if r.window_gap == gap)
+        regimes = ", ".join(e(f"'{r.regime}'") for r in t.rules if r.window_gap == gap)
         if gap > 0:
-            prev = (f"max(r.cum) OVER (PARTITION BY r.regime, r.traveller_id, r.territory ORDER BY r.a "
-                    f"RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
-            breach = f"r.a + 1 + x.window_max_days + coalesce({prev}, 0)"
+            prev = (f"max(s.p) OVER (PARTITION BY s.regime, s.traveller_id, s.territory "
+                    f"ORDER BY s.last_day - s.p RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
+            breach = f"s.last_day - s.p + 1 + x.window_max_days + coalesce({prev}, 0)"
         else:  # M >= W: no window can hold more than M days, R4 cannot be broken
-            breach = "CAST(NULL AS BIGINT)"
+            breach = "CAST(NULL AS INT)"
+        where = f"WHERE s.regime IN ({regimes})" if len(gaps) > 1 else ""
         branches.append(f"""
-SELECT r.regime, r.traveller_id, r.territory, r.run_id, r.s, r.e, r.cum,
-       {breach} AS breach_day, x.window_days
-FROM vf_runs1 r JOIN vf_rules x ON x.regime = r.regime
-WHERE r.regime IN ({regimes})""")
-    out.append(Step("vf_runs", "\nUNION ALL\n".join(branches) if branches else
-                    "SELECT * FROM vf_runs1 WHERE 1 = 0", materialize=True))
+SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset
+FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
+{where}""")
 
     # Per stay: R4 breaks from the run's first breach day on (a suffix of the run, hence of the
     # stay); R3 breaks from day per_stay_max + 1 of the stay. On a tie the engine reports R4.
-    out.append(Step("vf_stays2", f"""
-SELECT s.*, r.breach_day, r.s AS run_start,
-  CASE WHEN r.breach_day IS NOT NULL AND greatest(r.s, r.breach_day) <= s.last_day
-       THEN greatest(s.entry_day, r.breach_day) END AS r4_first,
-  CASE WHEN s.last_day > s.entry_day + x.per_stay_last_offset
-       THEN s.entry_day + x.per_stay_last_offset + 1 END AS r3_first,
-  x.per_stay_last_offset, x.day_offset
-FROM vf_stays1 s
-JOIN vf_runs r ON r.regime = s.regime AND r.traveller_id = s.traveller_id
-             AND r.territory = s.territory AND r.run_id = s.run_id
-JOIN vf_rules x ON x.regime = s.regime
-"""))
-
-    out.append(Step("vf_stays3", """
-SELECT *,
-  CASE WHEN fv IS NULL THEN NULL WHEN fv = r4_first THEN 'window_limit' ELSE 'per_stay_limit' END
-    AS violation_rule,
+    out.append(Step("vf_stays3", f"""
+WITH stays_p AS ({stays_p})
+SELECT regime, traveller_id, territory, nationality, destination, entry_post, exit_post,
+  entry_event_id, exit_event_id, entry_day, exit_day, last_day, p, shares_day, window_days, fv,
+  fv = r4_first AS window_rule,  -- violation_rule: window_limit, else per_stay_limit
   CASE WHEN fv IS NULL THEN 0 ELSE last_day - fv + 1 END AS overstay_days,
   -- a day of breach shared with the previous stay (exit and re-entry) counts once per traveller
-  CASE WHEN shares_day = 1 AND fv = entry_day THEN 1 ELSE 0 END AS shared_breach
-FROM (SELECT *, least(r4_first, r3_first) AS fv FROM vf_stays2) s
-""", materialize=True))
+  CASE WHEN shares_day = 1 AND fv = entry_day THEN 1 ELSE 0 END AS shared_breach,
+  CASE WHEN exit_day IS NULL THEN breach_day END AS open_breach
+FROM (
+  SELECT *, least(r4_first, r3_first) AS fv
+  FROM (
+    SELECT *,
+      CASE WHEN breach_day <= last_day THEN greatest(entry_day, breach_day) END AS r4_first,
+      CASE WHEN last_day > entry_day + per_stay_last_offset
+           THEN entry_day + per_stay_last_offset + 1 END AS r3_first
+    FROM ({" UNION ALL ".join(branches)}) b
+  ) s
+) s
+""", materialize=True, release=("vf_seq0", "vf_seq1", "vf_suspect_events", "vf_fix")))
 
-    # The open stay: its true latest exit, as engine.judge_entry decides it (no passport here).
-    out.append(Step("vf_open", f"""
-SELECT s.regime, s.traveller_id, s.territory, s.entry_day, s.destination,
-  CASE WHEN c.regime IS NULL OR f.regime IS NULL OR s.breach_day <= s.entry_day THEN 1 ELSE 0 END
-    AS blocked,
-  s.breach_day - 1 AS window_cap,
-  s.entry_day + s.per_stay_last_offset AS stay_cap,
-  {on} - s.entry_day + s.day_offset AS current_day
-FROM vf_stays3 s
-LEFT JOIN vf_coverage c ON c.regime = s.regime AND c.nationality = s.nationality
-                       AND c.destination = s.destination
-LEFT JOIN vf_in_force f ON f.regime = s.regime AND s.entry_day >= f.since
-                       AND (f.until IS NULL OR s.entry_day <= f.until)
-WHERE s.exit_day IS NULL
-"""))
-
-    out.append(Step("vf_open2", """
-SELECT *,
-  CASE WHEN latest IS NULL THEN NULL
-       WHEN window_cap IS NOT NULL AND (stay_cap IS NULL OR window_cap <= stay_cap) THEN 'window_limit'
-       ELSE 'per_stay_limit' END AS limited_by
-FROM (SELECT *, CASE WHEN blocked = 1 THEN NULL ELSE least(window_cap, stay_cap) END AS latest
-      FROM vf_open) o
-"""))
-
-    out.append(Step("vf_run_totals", f"""
-SELECT {KEY}, sum(e - s + 1) AS presence_days,
-  -- R4 on the reference date: days of presence in [on - W + 1, on]
-  sum(greatest(0, least(e, {on}) - greatest(s, {on} - window_days + 1) + 1)) AS days_used
-FROM vf_runs GROUP BY {KEY}
-"""))
-
-    out.append(Step("vf_trav0", f"""
+    # Per traveller, in one aggregate; the open stay (at most one: the last crossing) gets its
+    # true latest exit, as engine.judge_entry decides it (no passport here).
+    trav0 = f"""
 SELECT {KEY}, min(nationality) AS nationality, count(*) AS stays,
+  max(p) AS presence_days,
+  -- R4 on the reference date: days of presence in [on - W + 1, on], each stay's own days
+  sum(greatest(0, least(last_day, {on}) - greatest(entry_day + shares_day, {on} - window_days + 1) + 1))
+    AS days_used,
   sum(overstay_days) - sum(shared_breach) AS overstay_days,
   sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS stays_with_violation,
-  min(fv) AS first_violation_day
+  min(fv) AS first_violation_day,
+  max(CASE WHEN exit_day IS NULL THEN entry_day END) AS open_entry,
+  max(CASE WHEN exit_day IS NULL THEN nationality END) AS open_nationality,
+  max(CASE WHEN exit_day IS NULL THEN destination END) AS open_destination,
+  max(open_breach) AS open_breach
 FROM vf_stays3 GROUP BY {KEY}
-"""))
-
+"""
     out.append(Step("vf_travellers", f"""
-SELECT t.regime, t.traveller_id, t.territory, t.nationality, CAST(t.stays AS BIGINT) AS stays,
-  CAST(p.presence_days AS BIGINT) AS presence_days, CAST(p.days_used AS BIGINT) AS days_used,
-  CAST(greatest(0, x.window_max_days - p.days_used) AS BIGINT) AS days_remaining,
-  CAST(t.overstay_days AS BIGINT) AS overstay_days,
-  CAST(t.stays_with_violation AS BIGINT) AS stays_with_violation,
-  {d.i2d('t.first_violation_day')} AS first_violation,
-  o.entry_day IS NOT NULL AS in_country,
-  {d.i2d('o.entry_day')} AS current_entry,
-  CAST(o.current_day AS BIGINT) AS current_day,
-  {d.i2d('o.latest')} AS latest_exit,
-  o.limited_by,
-  (o.entry_day IS NOT NULL AND (o.latest IS NULL OR o.latest < {on})) AS past_permitted_end
-FROM vf_trav0 t
-JOIN vf_run_totals p ON p.regime = t.regime AND p.traveller_id = t.traveller_id AND p.territory = t.territory
-JOIN vf_rules x ON x.regime = t.regime
-LEFT JOIN vf_open2 o ON o.regime = t.regime AND o.traveller_id = t.traveller_id AND o.territory = t.territory
+SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territory,
+  {d.dec('nationality')} AS nationality, CAST(stays AS BIGINT) AS stays,
+  CAST(presence_days AS BIGINT) AS presence_days, CAST(days_used AS BIGINT) AS days_used,
+  CAST(greatest(0, window_max_days - days_used) AS BIGINT) AS days_remaining,
+  CAST(overstay_days AS BIGINT) AS overstay_days,
+  CAST(stays_with_violation AS BIGINT) AS stays_with_violation,
+  {d.i2d('first_violation_day')} AS first_violation,
+  open_entry IS NOT NULL AS in_country,
+  {d.i2d('open_entry')} AS current_entry,
+  CAST(CASE WHEN open_entry IS NOT NULL THEN {on} - open_entry + day_offset END AS BIGINT) AS current_day,
+  {d.i2d('latest')} AS latest_exit,
+  CASE WHEN latest IS NULL THEN NULL
+       WHEN window_cap IS NOT NULL AND (stay_cap IS NULL OR window_cap <= stay_cap) THEN 'window_limit'
+       ELSE 'per_stay_limit' END AS limited_by,
+  (open_entry IS NOT NULL AND (latest IS NULL OR latest < {on})) AS past_permitted_end
+FROM (
+  SELECT *, CASE WHEN open_entry IS NULL OR blocked = 1 THEN NULL ELSE least(window_cap, stay_cap) END AS latest
+  FROM (
+    SELECT t.*, x.window_max_days, x.day_offset,
+      CASE WHEN c.regime IS NULL OR f.regime IS NULL OR t.open_breach <= t.open_entry THEN 1 ELSE 0 END
+        AS blocked,
+      t.open_breach - 1 AS window_cap,
+      t.open_entry + x.per_stay_last_offset AS stay_cap
+    FROM ({trav0}) t
+    JOIN vf_rules x ON {e('x.regime')} = t.regime
+    LEFT JOIN vf_coverage c ON {e('c.regime')} = t.regime AND {e('c.nationality')} = t.open_nationality
+                           AND {e('c.destination')} = t.open_destination
+    LEFT JOIN vf_in_force f ON {e('f.regime')} = t.regime AND t.open_entry >= f.since
+                           AND (f.until IS NULL OR t.open_entry <= f.until)
+  ) o
+) o
 """, materialize=True))
 
     out.append(Step("vf_stays", f"""
-SELECT regime, traveller_id, territory, nationality, destination, entry_post, exit_post,
+SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territory,
+  {d.dec('nationality')} AS nationality, {d.dec('destination')} AS destination,
+  {d.dec('entry_post')} AS entry_post, {d.dec('exit_post')} AS exit_post,
   {d.i2d('entry_day')} AS entry, {d.i2d('exit_day')} AS exit, {d.i2d('last_day')} AS last_day,
   CAST(last_day - entry_day + 1 AS BIGINT) AS days,
-  {d.i2d('fv')} AS first_violation, violation_rule, CAST(overstay_days AS BIGINT) AS overstay_days,
+  {d.i2d('fv')} AS first_violation,
+  CASE WHEN fv IS NULL THEN NULL WHEN window_rule THEN 'window_limit' ELSE 'per_stay_limit' END AS violation_rule,
+  CAST(overstay_days AS BIGINT) AS overstay_days,
   entry_event_id, exit_event_id
 FROM vf_stays3
 """))
+
+
+
+    # The four summaries in one pass over the stays (decoded once they are small). Tried: four
+    # separate aggregates (slower at 100M: each reads and hashes the stays again).
+    out.append(Step("vf_summary", f"""
+SELECT CASE WHEN grouping(nationality) = 0 THEN 'nationality' WHEN grouping(destination) = 0
+            THEN 'destination' WHEN grouping(entry_post) = 0 THEN 'entry_post' ELSE 'month' END AS kind,
+  coalesce(nationality, destination, entry_post) AS dim, month_start, regime,
+  count(*) AS stays,
+  count(DISTINCT traveller_id) AS travellers,
+  CAST(sum(CASE WHEN exit_day IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS open_stays,
+  CAST(sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS stays_with_violation,
+  CAST(sum(CASE WHEN fv IS NOT NULL AND NOT coalesce(window_rule, false) THEN 1 ELSE 0 END) AS BIGINT)
+    AS per_stay_limit,
+  CAST(sum(CASE WHEN window_rule THEN 1 ELSE 0 END) AS BIGINT) AS window_limit,
+  CAST(sum(overstay_days) AS BIGINT) AS overstay_days
+FROM (SELECT *, {d.month_start(d.i2d('entry_day'))} AS month_start FROM vf_stays3) s
+GROUP BY GROUPING SETS ((nationality, regime), (destination, regime), (entry_post, regime),
+                        (month_start, regime))
+""", materialize=True))
     return out
 
 
 def summary_sql(d: Dialect, dimension: str, name: str) -> str:
     """One summary table of the stays by a dimension (nationality, destination, post, month)."""
-    dim = d.month("entry") if dimension == "month" else dimension
+    value = d.month("month_start") if dimension == "month" else d.dec("dim")
     return f"""
-SELECT {dim} AS {name}, regime,
-  count(*) AS stays,
-  count(DISTINCT traveller_id) AS travellers,
-  CAST(sum(CASE WHEN exit IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS open_stays,
-  CAST(sum(CASE WHEN first_violation IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS stays_with_violation,
-  CAST(sum(CASE WHEN violation_rule = 'per_stay_limit' THEN 1 ELSE 0 END) AS BIGINT) AS per_stay_limit,
-  CAST(sum(CASE WHEN violation_rule = 'window_limit' THEN 1 ELSE 0 END) AS BIGINT) AS window_limit,
-  CAST(sum(overstay_days) AS BIGINT) AS overstay_days
-FROM vf_stays
-GROUP BY {dim}, regime
+SELECT {value} AS {name}, {d.dec('regime')} AS regime, stays, travellers, open_stays,
+  stays_with_violation, per_stay_limit, window_limit, overstay_days
+FROM vf_summary
+WHERE kind = '{dimension}'
 ORDER BY 1, 2
 """
 
