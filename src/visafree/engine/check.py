@@ -329,8 +329,8 @@ def _window_breaches(rules: RuleSet, presence: Presence) -> dict[int, int]:
     gaps between runs and not at all within them, so the first x with Abs(x) >= T_r lies in the
     gap after the last run q with A_q < T_r, at x = e_q + T_r - A_q (before the first run,
     x = s_0 - 1 + T_r, when no run qualifies). The run breaks R4 from max(x + W, s_r) on, if it
-    lasts that long: a suffix of the run, as judge_entry's search also relies on. A and T grow
-    from run to run, so one forward sweep finds every q: O(runs), no walk over days.
+    lasts that long: a suffix of the run. A and T grow from run to run, so one forward sweep
+    finds every q: O(runs), no walk over days.
     """
     if not presence.starts:
         return {}
