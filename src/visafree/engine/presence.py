@@ -30,17 +30,14 @@ class Presence:
         presence = Presence()
         if not entries:
             return presence
-        starts, ends, before, total = [entries[0]], [], [0], 0
+        starts, ends = [entries[0]], []
         for i in range(1, len(entries)):
             entry, previous_last = entries[i], lasts[i - 1]
             if entry > previous_last + 1:  # a gap: a new run (touching stays are one run)
-                total += previous_last - starts[-1] + 1
                 ends.append(previous_last)
-                before.append(total)
                 starts.append(entry)
         ends.append(lasts[-1])
-        before.append(total + lasts[-1] - starts[-1] + 1)
-        presence.starts, presence.ends, presence._before = starts, ends, before
+        presence._set_runs(starts, ends)
         return presence
 
     def extended(self, ranges: Iterable[tuple[int, int]]) -> "Presence":
