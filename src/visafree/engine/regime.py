@@ -86,6 +86,7 @@ class Coverage:
     destinations: frozenset[str]
     rule: str
     source: str = ""
+    period: Period = Period(dt.date.min)  # the entry's own dates; its members' lie within
     nationality_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
     destination_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
 
@@ -421,7 +422,7 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
         coverage.append(
             Coverage(
                 nationalities=frozenset(nationalities), destinations=frozenset(destinations),
-                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""),
+                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""), period=within,
                 nationality_periods=nationalities, destination_periods=destinations,
             )
         )
