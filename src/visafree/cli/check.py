@@ -167,8 +167,10 @@ def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
 
 
 def _print_no_regime(body: dict, w: _Words) -> None:
-    lines = Text("\n".join(item["text"] for item in body["explanation"]), style="bold yellow")
-    console.print(Panel(lines, title=f"visafree · {w('No visa-free regime')}", border_style="yellow"))
+    # Plain lines, not a panel: the sentence is the whole answer and should copy cleanly.
+    console.print(Text(f"visafree · {w('No visa-free regime')}", style="bold yellow"))
+    for item in body["explanation"]:
+        console.print(Text(item["text"], style="yellow"))
 
 
 def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
@@ -280,6 +282,7 @@ def install(app: typer.Typer) -> None:
         destination: Optional[str] = typer.Option(None, "--to", help="... entering this destination (ISO alpha-3)."),
         on: Optional[str] = typer.Option(None, "--on", help="... on this date (default: today)."),
         passport_type: Optional[str] = typer.Option(None, "--passport-type", help="... for this passport type."),
+        markdown: bool = typer.Option(False, "--markdown", help="Print the index table of docs/regimes.md."),
     ) -> None:
         """List the regimes with their rules, parameters and legal sources.
 
@@ -306,6 +309,12 @@ def install(app: typer.Typer) -> None:
                     raise typer.Exit(EXIT_NO_REGIME)
         except (RegimeError, InputError) as error:
             _fail(error, as_json)
+        if markdown:
+            from visafree.regimes import builtin_files
+            from visafree.regimes.index import markdown_index
+
+            print(markdown_index(regimes, builtin_files()))
+            return
         if as_json:
             print(json.dumps([regime_detail(r) for r in regimes.values()], ensure_ascii=False, indent=2))
             return

@@ -86,6 +86,7 @@ class Coverage:
     destinations: frozenset[str]
     rule: str
     source: str = ""
+    period: Period = Period(dt.date.min)  # the entry's own dates; its members' lie within
     nationality_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
     destination_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
 
@@ -124,6 +125,20 @@ class Regime:
             if cov.applies(nationality, destination, day):
                 return cov
         return None
+
+    def open_periods(self, nationality: str, destination: str) -> list[Period]:
+        """The periods in which an entry can be visa-free: the regime in force and the pair
+        covered (its dated coverage), in date order. The loader forbids overlaps within each."""
+        found = []
+        for cov in self.coverage:
+            for n in cov.nationality_periods.get(nationality, ()):
+                for d in cov.destination_periods.get(destination, ()):
+                    covered = _intersect(n, d)
+                    for force in self.in_force:
+                        both = _intersect(covered, force.period) if covered is not None else None
+                        if both is not None:
+                            found.append(both)
+        return sorted(found, key=lambda p: p.since)
 
     def title_in(self, lang: str) -> str:
         return self.titles.get(lang, self.title)
@@ -407,7 +422,7 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
         coverage.append(
             Coverage(
                 nationalities=frozenset(nationalities), destinations=frozenset(destinations),
-                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""),
+                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""), period=within,
                 nationality_periods=nationalities, destination_periods=destinations,
             )
         )
