@@ -13,7 +13,7 @@ from visafree.contract import run_check
 from visafree.engine import InputError, RegimeError
 from visafree.regimes import builtin_regimes, load_regime_file, regime_catalogue
 
-VN_KZ = resources.files("visafree.regimes").joinpath("vn-kz.toml").read_text(encoding="utf-8")
+VN_KZ = resources.files("visafree.regimes").joinpath("vnm", "vn-kz.toml").read_text(encoding="utf-8")
 
 
 def write(tmp_path, text, name="mine.toml"):
@@ -44,7 +44,7 @@ def test_vn_kz_is_in_force_from_25_may_2024_without_end():
     "change, message",
     [
         (('id = "vn-kz"', 'id = "vn-kz"\nfavourite_colour = "blue"'), "unknown key(s) favourite_colour"),
-        (('citation = "Agreement VN–KZ 2023, Art. 4"\n', ""), "rules.R6: missing required key 'citation'"),
+        (('citation = "Agreement VN–KZ 2023, Art. 4 — https://kazpress.kz/news/otmenit-vizy-planiruiut-dlia-kazakhstantsev-pri-vezde-vo-vetnam/"\n', ""), "rules.R6: missing required key 'citation'"),
         (("[[coverage]]\n", "[[in_force]]\nsince = 2024-06-01\nsource = \"x\"\n\n[[coverage]]\n"),
          "in_force: periods of validity overlap"),
         (('values = [{ since = 2024-05-25, value = 30,', 'values = [{ since = 2024-05-25, value = 29, source = "a" }, { since = 2024-05-30, value = 30,'),
