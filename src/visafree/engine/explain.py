@@ -29,6 +29,22 @@ MESSAGES: dict[str, str] = {
         "Window {start} to {end} ({window_days} days, {rule}): {used} days of presence, "
         "{remaining} of {max} left."
     ),
+    "no_window": "This regime limits each stay ({max} days, {rule}) and has no rolling window: days of earlier stays do not add up.",
+    "no_regime": (
+        "No visa-free regime known for citizens of {nationality} entering {destination} on {date}: "
+        "a visa or permit is needed."
+    ),
+    # Which regime answers (RULES.md §4), one message per reason it was chosen.
+    "resolution_only": "{regime} is the only regime that applies.",
+    "resolution_planned": "Regimes that apply: {applicable}. The answer is given under {regime}: it allows more of the planned trips.",
+    "resolution_latest_exit": "Regimes that apply: {applicable}. The answer is given under {regime}: it allows the latest exit.",
+    "resolution_earliest_entry": "Regimes that apply: {applicable}. The answer is given under {regime}: it allows the earliest start.",
+    "resolution_overstay": "Regimes that apply: {applicable}. The answer is given under {regime}: it counts the fewest days of overstay.",
+    "resolution_equal": "Regimes that apply: {applicable}. They give the same answer; it is shown under {regime}.",
+    "resolution_none_in_force": (
+        "No regime covers this traveller on {date}; the answer is given under {regime}, which covers "
+        "them on other dates or with another passport."
+    ),
     "current_stay": "In the country since {entry}: {on} is day {day} of this stay.",
     "latest_exit_per_stay": "Leave by {date}: it is day {max} of the stay, the last that {rule} allows.",
     "latest_exit_window": (
