@@ -552,9 +552,11 @@ def check(question: Question) -> Answer:
         raise InputError("invalid_request", "trip_days must be a whole number of days from 1 to 100000", "trip_days")
 
     explanation: list[Note] = []
-    coverage = regime.covers(question.nationality, question.destination, question.on) or regime.covers(
-        question.nationality, question.destination)
-    coverage_rule = coverage.rule if coverage else (regime.coverage[0].rule if regime.coverage else "")
+    # Covered on the reference date (dated coverage); the rule cited is the one that covers the
+    # traveller on some other day, if any, so that "not covered" names the list in question.
+    coverage = regime.covers(question.nationality, question.destination, question.on)
+    cited = coverage or regime.covers(question.nationality, question.destination)
+    coverage_rule = cited.rule if cited else (regime.coverage[0].rule if regime.coverage else "")
     explanation.append(
         note("coverage_ok" if coverage else "coverage_no", coverage_rule, regime=regime.id,
              nationality=question.nationality, destination=question.destination)
