@@ -132,8 +132,8 @@ def test_languages_translate_text_and_dates(client):
     assert vi.headers["content-language"] == "vi"
     a = vi.json()
     leave = next(n for n in a["explanation"] if n["code"] == "latest_exit_per_stay")
-    assert leave["text"].startswith("Phải xuất cảnh muộn nhất vào 30 tháng 3, 2025")
-    assert a["display"]["dates"]["2025-03-30"] == "30 tháng 3, 2025"
+    assert leave["text"].startswith("Phải xuất cảnh chậm nhất vào ngày 30 tháng 3 năm 2025")
+    assert a["display"]["dates"]["2025-03-30"] == "ngày 30 tháng 3 năm 2025"
     ru = client.post("/api/v1/check", json=body, headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}).json()
     assert ru["display"]["lang"] == "ru"
     assert any(n["text"].startswith("Выехать не позднее 30 марта 2025") for n in ru["explanation"])
