@@ -130,7 +130,7 @@ def _check(data: Any, regimes: Mapping[str, Regime], limits: Limits, lang: str |
     if lang is None:
         return run_check(data, regimes, limits)
     t = translator(lang)
-    body = run_check(data, regimes, limits, t.gettext, t.format_value)
+    body = run_check(data, regimes, limits, t.gettext, t.format_value, t.npgettext, lambda rid: t.names(regimes[rid]))
     body["display"] = _display(body, t)
     return body
 
