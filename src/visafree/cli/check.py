@@ -167,8 +167,10 @@ def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
 
 
 def _print_no_regime(body: dict, w: _Words) -> None:
-    lines = Text("\n".join(item["text"] for item in body["explanation"]), style="bold yellow")
-    console.print(Panel(lines, title=f"visafree · {w('No visa-free regime')}", border_style="yellow"))
+    # Plain lines, not a panel: the sentence is the whole answer and should copy cleanly.
+    console.print(Text(f"visafree · {w('No visa-free regime')}", style="bold yellow"))
+    for item in body["explanation"]:
+        console.print(Text(item["text"], style="yellow"))
 
 
 def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:

@@ -739,9 +739,11 @@ def earliest_entry(
             return True
         return presence.count(s + n - window[0], s - 1) + min(n, window[0]) <= window[1]
 
-    for period in regime.in_force:
-        lo = max(o, period.period.since.toordinal())
-        until = period.period.until
+    # Only days when the regime is in force and covers the traveller (dated coverage) can start a trip.
+    open_periods = regime.open_periods(nationality, destination)
+    for period in open_periods:
+        lo = max(o, period.since.toordinal())
+        until = period.until
         hi_candidates = [c for c in (until.toordinal() if until else None, latest_start) if c is not None]
         # Past on + window, no recorded day is in any trip's window: fits() is then always true.
         hi = min(hi_candidates + [max(lo, o + 1) + (window[0] if window else 0)])
@@ -756,4 +758,6 @@ def earliest_entry(
         return EarliestEntry(n, None, (PASSPORT_VALIDITY,))
     if all(p.period.until is not None and p.period.until < on for p in regime.in_force):
         return EarliestEntry(n, None, (NOT_IN_FORCE,))
+    if all(p.until is not None and p.until < on for p in open_periods):
+        return EarliestEntry(n, None, (NATIONALITY,))  # covered once, no longer (dated coverage)
     return EarliestEntry(n, None, (PASSPORT_VALIDITY,))

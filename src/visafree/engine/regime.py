@@ -125,6 +125,20 @@ class Regime:
                 return cov
         return None
 
+    def open_periods(self, nationality: str, destination: str) -> list[Period]:
+        """The periods in which an entry can be visa-free: the regime in force and the pair
+        covered (its dated coverage), in date order. The loader forbids overlaps within each."""
+        found = []
+        for cov in self.coverage:
+            for n in cov.nationality_periods.get(nationality, ()):
+                for d in cov.destination_periods.get(destination, ()):
+                    covered = _intersect(n, d)
+                    for force in self.in_force:
+                        both = _intersect(covered, force.period) if covered is not None else None
+                        if both is not None:
+                            found.append(both)
+        return sorted(found, key=lambda p: p.since)
+
     def title_in(self, lang: str) -> str:
         return self.titles.get(lang, self.title)
 
