@@ -11,7 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from visafree.engine import ERRORS, Answer, InputError, Note, Passport, Question, Regime, Stay, check, input_error
+from visafree.engine import (
+    ERRORS, NO_REGIME, Answer, InputError, Note, Passport, Question, Regime, Resolution, Stay, input_error, resolve,
+)
 from visafree.engine.regime import PASSPORT_TYPES
 
 ERROR_CODES = (
@@ -90,11 +92,13 @@ def parse_request(
     unknown = set(data) - REQUEST_FIELDS
     if unknown:
         raise input_error("invalid_request", ERRORS["unknown_fields"], sorted(unknown)[0], names=", ".join(sorted(unknown)))
+    # `regime` is optional: without it, every regime that applies is judged (RULES.md §4).
     regime_id = data.get("regime")
-    if not isinstance(regime_id, str):
-        raise InputError("invalid_request", "regime is required (e.g. \"vn-kz\")", "regime")
-    if regime_id not in regimes:
-        raise InputError("unknown_regime", f"unknown regime {regime_id!r}; known: {', '.join(sorted(regimes))}", "regime")
+    if regime_id is not None and not isinstance(regime_id, str):
+        raise input_error("invalid_request", ERRORS["regime_type"], "regime")
+    if regime_id is not None and regime_id not in regimes:
+        raise input_error("unknown_regime", ERRORS["unknown_regime"], "regime", value=repr(regime_id),
+                          known=", ".join(sorted(regimes)))
     passport = None
     raw_passport = data.get("passport")
     if raw_passport is not None:
@@ -116,7 +120,7 @@ def parse_request(
     if trip_days is not None and (not isinstance(trip_days, int) or isinstance(trip_days, bool) or not 1 <= trip_days <= 100_000):
         raise input_error("invalid_request", ERRORS["trip_days"], "trip_days")
     return Question(
-        regime=regimes[regime_id],
+        regime=regimes[regime_id] if regime_id is not None else None,
         nationality=_country(data.get("nationality"), "nationality"),
         destination=_country(data.get("destination"), "destination"),
         on=_date(data.get("on"), "on", limits),
@@ -145,12 +149,14 @@ def render_answer(answer: Answer, translate: Callable[[str], str] | None = None,
                   names=None) -> dict:
     """The v1 response. Field names are fixed by the contract; extra fields are additive.
 
-    `plural` is npgettext, `names(regime_id)` the display names of that regime's id and rule ids."""
+    `plural` is npgettext, `names(regime_id)` the display names of the regimes and of that regime's rules."""
     named = names(answer.regime) if names else None
     body: dict[str, Any] = {
+        "status": "ok",
         "regime": answer.regime,
         "on": _iso(answer.on),
-        "window": {"start": _iso(answer.window_start), "end": _iso(answer.window_end)},
+        # None for a regime without a rolling window (per-stay limit only); days_used too.
+        "window": {"start": _iso(answer.window_start), "end": _iso(answer.window_end)} if answer.window_start else None,
         "days_used": answer.days_used,
         "days_remaining": answer.days_remaining,
         "in_country": answer.in_country,
@@ -186,11 +192,60 @@ def render_answer(answer: Answer, translate: Callable[[str], str] | None = None,
     return body
 
 
+def _title(regime: Regime, lang: str | None) -> str:
+    return regime.title_in(lang) if lang else regime.title
+
+
+def _verdict_summary(answer: Answer) -> dict:
+    """What the resolution shows of a regime that was judged but not chosen."""
+    current = answer.current_stay
+    earliest = answer.earliest_entry
+    return {
+        "days_used": answer.days_used, "days_remaining": answer.days_remaining,
+        "overstay_days": answer.overstay_days,
+        "latest_exit": _iso(current.latest_exit) if current else None,
+        "earliest_entry": _iso(earliest.date) if earliest else None,
+        "planned_ok": [p.ok for p in answer.planned] if answer.planned is not None else None,
+    }
+
+
+def render_resolution(resolution: Resolution, translate=None, format_value=None, lang: str | None = None, plural=None,
+                      names=None) -> dict:
+    """The v1 response of a resolved question: the chosen regime's answer, plus `resolution`
+    {requested, applicable, chosen, why, alternatives}; `status: no_regime` when none covers."""
+    judged = resolution.judged
+    named = names(None) if names else None
+    notes = [render_note(n, translate, format_value, plural, named) for n in resolution.notes]
+    block = {
+        "requested": resolution.requested,
+        "applicable": list(resolution.applicable),
+        "chosen": resolution.chosen,
+        "chosen_title": _title(judged[0].regime, lang) if judged else None,
+        "why": resolution.why,
+        "alternatives": [
+            {"regime": j.regime.id, "title": _title(j.regime, lang), **_verdict_summary(j.answer)}
+            for j in judged[1:]
+        ],
+    }
+    if not judged:
+        question = resolution.question
+        return {"status": NO_REGIME, "regime": None, "resolution": block, "on": _iso(question.on),
+                "nationality": question.nationality, "destination": question.destination, "explanation": notes}
+    body = render_answer(judged[0].answer, translate, format_value, plural, names)
+    body["regime_title"] = block["chosen_title"]
+    body["nationality"], body["destination"] = resolution.question.nationality, resolution.question.destination
+    body["resolution"] = block
+    if not resolution.requested:
+        body["explanation"] = notes + body["explanation"]
+    return body
+
+
 def render_error(error: InputError) -> dict:
     return {"error": {"code": error.code, "message": error.message, "field": error.field}}
 
 
-def run_check(data: Any, regimes: Mapping[str, Regime], limits: Limits = DEFAULT_LIMITS, translate=None, format_value=None,
-              plural=None, names=None) -> dict:
+def run_check(data: Any, regimes: Mapping[str, Regime], limits: Limits = DEFAULT_LIMITS, translate=None,
+              format_value=None, lang: str | None = None, plural=None, names=None) -> dict:
     """Request JSON in, response JSON out; raises InputError for a bad request."""
-    return render_answer(check(parse_request(data, regimes, limits)), translate, format_value, plural, names)
+    question = parse_request(data, regimes, limits)
+    return render_resolution(resolve(list(regimes.values()), question), translate, format_value, lang, plural, names)

@@ -110,3 +110,46 @@ def test_a_broken_regime_file_is_a_clear_error(tmp_path):
     path.write_text('id = "x"\nsurprise = 1\n')
     result = run("regimes", "--regime-file", str(path))
     assert result.returncode == 2 and "surprise" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- Resolution (RULES.md §4): no --regime, the answer finds the regime ---------------------
+
+def test_without_regime_the_schengen_traveller_is_answered_under_schengen():
+    done = run("check", "--from", "USA", "--to", "FRA", "--stay", "2025-01-10:2025-01-24", "--on", "2025-02-01", "--json")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["regime"] == "schengen" and body["resolution"]["requested"] is False
+    assert "schengen" in body["resolution"]["applicable"]
+    assert (body["days_used"], body["days_remaining"]) == (15, 75)
+
+
+def test_without_regime_the_kazakh_tourist_is_answered_as_with_it():
+    without = json.loads(run("check", "--from", "KAZ", "--to", "VNM", "--stay", "2024-06-01:2024-06-20",
+                             "--on", "2024-07-01", "--json").stdout)
+    named = json.loads(run("check", "--regime", "vn-kz", "--from", "KAZ", "--to", "VNM", "--stay", "2024-06-01:2024-06-20",
+                           "--on", "2024-07-01", "--json").stdout)
+    assert named["resolution"] == {**named["resolution"], "requested": True, "chosen": "vn-kz", "why": "requested"}
+    assert "vn-kz" in without["resolution"]["applicable"]
+    if without["regime"] == "vn-kz":  # another regime may be more favourable; then it says why
+        assert without["days_used"] == named["days_used"] == 20
+
+
+def test_no_regime_exits_3_and_says_a_visa_is_needed():
+    done = run("check", "--from", "KAZ", "--to", "FRA", "--on", "2025-06-01")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "No visa-free regime known for citizens of Kazakhstan entering France on" in " ".join(done.stdout.split())
+    body = json.loads(run("check", "--from", "KAZ", "--to", "FRA", "--on", "2025-06-01", "--json").stdout)
+    assert (body["status"], body["regime"], body["explanation"][0]["code"]) == ("no_regime", None, "no_regime")
+    russian = run("check", "--from", "KAZ", "--to", "FRA", "--on", "2025-06-01", "--lang", "ru")
+    assert russian.returncode == 3 and "Безвизовый режим" in russian.stdout
+
+
+def test_regimes_from_to_on_lists_what_applies_with_citations():
+    done = run("regimes", "--from", "USA", "--to", "FRA", "--on", "2025-06-01", "--json")
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert [r["id"] for r in listed] == ["schengen"] and listed[0]["rules"][0]["citation"]
+    none = run("regimes", "--from", "KAZ", "--to", "FRA", "--on", "2025-06-01")
+    assert none.returncode == 3 and "no_regime" in none.stdout
+    bad = run("regimes", "--from", "KAZ")
+    assert bad.returncode == 2 and "--from and --to go together" in bad.stderr

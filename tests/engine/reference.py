@@ -54,12 +54,21 @@ class Reference:
             self._ordinal_cache[key] = (days, frozenset(d.toordinal() for d in days))
         return self._ordinal_cache[key][1]
 
+    @property
+    def has_window(self) -> bool:
+        return self.rules.window_days is not None  # a per-stay-only regime has none
+
+    @property
+    def horizon(self) -> int:
+        """Days far enough ahead that every limit has bitten (regimes always limit a stay)."""
+        return self.rules.window_days or self.rules.per_stay_max_days or 1
+
     def window_count(self, present: set[dt.date], day: dt.date) -> int:
         days, last = self.ordinals(present), day.toordinal()
         return sum(1 for d in range(last - self.rules.window_days + 1, last + 1) if d in days)
 
     def breaks_r4(self, present: set[dt.date], day: dt.date) -> bool:
-        return self.window_count(present, day) > self.rules.window_max_days
+        return self.has_window and self.window_count(present, day) > self.rules.window_max_days
 
     # -- history --------------------------------------------------------------------------
     def r4_days(self) -> set[dt.date]:
@@ -99,8 +108,8 @@ class Reference:
                 starts.add((min(r3), "per_stay_limit"))
         return starts
 
-    def days_used(self) -> int:
-        return self.window_count(self.present, self.q.on)
+    def days_used(self) -> int | None:
+        return self.window_count(self.present, self.q.on) if self.has_window else None
 
     # -- entering on a day ------------------------------------------------------------------
     def entry_blockers(self, entry: dt.date, passport: Passport | None, exit: dt.date | None) -> set[str]:
@@ -108,7 +117,7 @@ class Reference:
         reasons = set()
         if q.regime.in_force_on(entry) is None:
             reasons.add("not_in_force")
-        if q.regime.covers(q.nationality, q.destination) is None:
+        if q.regime.covers(q.nationality, q.destination, entry) is None:  # coverage is dated
             reasons.add("nationality")
         if passport is not None:
             if passport.type not in rules.passport_types:
@@ -128,9 +137,11 @@ class Reference:
         """(R3 ok, R4 ok, passport-at-exit ok) for staying from entry through day."""
         # Counted over ordinals for speed; still one membership test per day of the window.
         prior_days, e, last = self.ordinals(prior), entry.toordinal(), day.toordinal()
-        in_window = sum(1 for d in range(last - self.rules.window_days + 1, last + 1) if d >= e or d in prior_days)
         r3 = not self.breaks_r3(entry, day)
-        r4 = in_window <= self.rules.window_max_days
+        r4 = True
+        if self.has_window:
+            in_window = sum(1 for d in range(last - self.rules.window_days + 1, last + 1) if d >= e or d in prior_days)
+            r4 = in_window <= self.rules.window_max_days
         pp = True
         if passport is not None and self.rules.passport_validity_from == "exit" and self.rules.passport_validity_months:
             pp = add_months(day, self.rules.passport_validity_months) <= passport.expires
@@ -144,7 +155,7 @@ class Reference:
         latest = None
         if not reasons:
             day = entry
-            while day < entry + dt.timedelta(days=3 * self.rules.window_days):  # regimes always limit a stay
+            while day < entry + dt.timedelta(days=3 * self.horizon):  # regimes always limit a stay
                 if not all(self.day_ok(prior, entry, day, passport)):
                     break
                 latest = day
@@ -182,7 +193,7 @@ class Reference:
     def earliest(self) -> dt.date | None:
         n = self.q.trip_days
         # Past on + window every recorded day has left the window; 400 days covers the passports drawn.
-        for offset in range(400 + 2 * self.rules.window_days + n):
+        for offset in range(400 + 2 * self.horizon + n):
             start = self.q.on + dt.timedelta(days=offset)
             end = start + dt.timedelta(days=n - 1)
             prior = self.present if offset else {d for d in self.present if d < start}

@@ -21,18 +21,21 @@ from .reference import Reference
 BASE = dt.date(2024, 6, 1)
 
 
-def small_regime(window_days: int, window_max: int, per_stay: int | None, entry_day_counts: bool,
-                 validity_months: int | None, validity_from: str, max_age: int | None):
+def small_regime(window_days: int | None, window_max: int | None, per_stay: int | None, entry_day_counts: bool,
+                 validity_months: int | None, validity_from: str, max_age: int | None, nationality_since=None):
+    """A tiny regime; window_days None makes it per-stay only (the R3 kind alone), and
+    nationality_since dates the covered nationality (dated coverage)."""
     def param(value, rule="R"):
         return {"rule": rule, "values": [{"since": dt.date(2000, 1, 1), "value": value, "source": "test"}]}
 
     parameters = {
-        "window_days": param(window_days),
-        "window_max_days": param(window_max),
         "entry_day_counts": param(entry_day_counts),
         "passport_types": param(["ordinary"]),
         "passport_validity_from": param(validity_from),
     }
+    if window_days is not None:
+        parameters["window_days"] = param(window_days)
+        parameters["window_max_days"] = param(window_max)
     if per_stay is not None:
         parameters["per_stay_max_days"] = param(per_stay)
     if validity_months is not None:
@@ -42,7 +45,8 @@ def small_regime(window_days: int, window_max: int, per_stay: int | None, entry_
     return parse_regime({
         "id": "small", "title": "small", "source": "test",
         "in_force": [{"since": dt.date(2024, 6, 10), "source": "test"}],
-        "coverage": [{"nationality": ["AAA"], "destination": ["BBB"], "rule": "R"}],
+        "coverage": [{"nationality": ["AAA"] if nationality_since is None else [
+            {"code": "AAA", "since": nationality_since, "source": "test"}], "destination": ["BBB"], "rule": "R"}],
         "rules": {"R": {"title": "t", "citation": "c"}},
         "parameters": parameters,
     })
@@ -52,13 +56,14 @@ def small_regime(window_days: int, window_max: int, per_stay: int | None, entry_
 def regimes(draw):
     if draw(st.integers(0, 4)) == 0:
         return builtin_regimes()[draw(st.sampled_from(["vn-kz", "schengen"]))]
+    # A nationality covered only from a day near the start: dated coverage, judged per entry day.
+    since = draw(st.one_of(st.none(), st.dates(dt.date(2024, 6, 1), dt.date(2024, 7, 15))))
+    tail = (draw(st.booleans()), draw(st.one_of(st.none(), st.integers(1, 3))),
+            draw(st.sampled_from(["entry", "exit"])), draw(st.one_of(st.none(), st.integers(1, 2))), since)
+    if draw(st.integers(0, 3)) == 0:  # per-stay only: no window (a kind of regime of its own)
+        return small_regime(None, None, draw(st.integers(1, 12)), *tail)
     window = draw(st.integers(2, 25))
-    return small_regime(
-        window, draw(st.integers(1, window - 1)),
-        draw(st.one_of(st.none(), st.integers(1, 12))), draw(st.booleans()),
-        draw(st.one_of(st.none(), st.integers(1, 3))), draw(st.sampled_from(["entry", "exit"])),
-        draw(st.one_of(st.none(), st.integers(1, 2))),
-    )
+    return small_regime(window, draw(st.integers(1, window - 1)), draw(st.one_of(st.none(), st.integers(1, 12))), *tail)
 
 
 def coverage_of(regime):
@@ -113,7 +118,8 @@ def assert_agrees(q: Question) -> None:
     answer = check(q)
     ref = Reference(q)
     assert answer.days_used == ref.days_used()
-    assert answer.days_remaining == max(0, q.regime.rules_in_force(q.on).window_max_days - ref.days_used())
+    window_max = q.regime.rules_in_force(q.on).window_max_days
+    assert answer.days_remaining == (None if window_max is None else max(0, window_max - ref.days_used()))
     assert answer.overstay_days == ref.overstay_days()
     assert {(v.date, v.code) for v in answer.violations} == ref.violation_starts()
     assert [(s.days, s.first_violation, s.violation_rule, s.overstay_days) for s in answer.stays] == ref.stay_reports()

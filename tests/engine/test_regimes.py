@@ -13,7 +13,10 @@ from visafree.contract import run_check
 from visafree.engine import InputError, RegimeError
 from visafree.regimes import builtin_regimes, load_regime_file, regime_catalogue
 
-VN_KZ = resources.files("visafree.regimes").joinpath("vn-kz.toml").read_text(encoding="utf-8")
+from visafree.regimes import builtin_files
+
+# Wherever the file lives (regimes are grouped in folders by the granting country).
+VN_KZ = resources.files("visafree.regimes").joinpath(builtin_files()["vn-kz"]).read_text(encoding="utf-8")
 
 
 def write(tmp_path, text, name="mine.toml"):

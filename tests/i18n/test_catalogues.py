@@ -235,8 +235,8 @@ def test_engine_explanations_render_in_every_language():
             "planned": [{"entry": "2025-05-01", "exit": "2025-06-15"}], "trip_days": 200}
     for lang in LANGUAGES:
         t = translator(lang)
-        answer = run_check(body, regimes, translate=t.gettext, format_value=t.format_value, plural=t.npgettext,
-                           names=lambda rid: t.names(regimes[rid]))
+        answer = run_check(body, regimes, translate=t.gettext, format_value=t.format_value, lang=lang,
+                           plural=t.npgettext, names=t.namer(regimes))
         for n in answer["explanation"]:
             assert "{" not in n["text"] and n["text"]
             if lang != "en":

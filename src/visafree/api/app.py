@@ -110,14 +110,14 @@ def _lang(request: Request, lang: str | None) -> str | None:
 
 
 def _display(body: dict, t) -> dict:
-    dates: set[str] = {body["on"], body["window"]["start"], body["window"]["end"]}
+    dates: set[str] = {d for d in (body.get("on"), *(body.get("window") or {}).values()) if d}
     if body.get("current_stay"):
         dates.update(v for k, v in body["current_stay"].items() if k in ("entry", "latest_exit") and v)
     for item in body.get("planned") or ():
         dates.update(v for v in (item["entry"], item["exit"], item["latest_exit"]) if v)
     if body.get("earliest_entry") and body["earliest_entry"]["date"]:
         dates.add(body["earliest_entry"]["date"])
-    for v in body["violations"]:
+    for v in body.get("violations") or ():
         dates.add(v["date"])
     return {
         "lang": t.lang,
@@ -130,7 +130,7 @@ def _check(data: Any, regimes: Mapping[str, Regime], limits: Limits, lang: str |
     if lang is None:
         return run_check(data, regimes, limits)
     t = translator(lang)
-    body = run_check(data, regimes, limits, t.gettext, t.format_value, t.npgettext, lambda rid: t.names(regimes[rid]))
+    body = run_check(data, regimes, limits, t.gettext, t.format_value, t.lang, t.npgettext, t.namer(regimes))
     body["display"] = _display(body, t)
     return body
 

@@ -55,7 +55,8 @@ class CheckRequest(_Strict):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_REQUEST]})
 
-    regime: str = Field(description="Regime id: vn-kz, schengen (see GET /api/v1/regimes)")
+    regime: str | None = Field(None, description="Regime id (see GET /api/v1/regimes); leave it out and every regime "
+                               "that applies is judged, the most favourable answering (`resolution`)")
     nationality: str = Country
     destination: str = Country
     on: dt.date = Field(description="Reference date: the day the question is asked about")
@@ -131,19 +132,48 @@ class Display(BaseModel):
     reasons: dict[str, str] = Field(description="Reason code -> its human name")
 
 
-class CheckResponse(BaseModel):
+class Alternative(BaseModel):
+    """Another regime that applies, judged but not chosen."""
+
     regime: str
-    on: dt.date
-    window: Window
-    days_used: int
-    days_remaining: int
-    in_country: bool
-    current_stay: CurrentStay | None
+    title: str
+    days_used: int | None
+    days_remaining: int | None
     overstay_days: int
-    violations: list[Violation]
-    stays: list[StayOut]
-    passport_judged: bool
-    convention: Convention
+    latest_exit: dt.date | None
+    earliest_entry: dt.date | None
+    planned_ok: list[bool] | None
+
+
+class ResolutionOut(BaseModel):
+    requested: bool = Field(description="The request named the regime")
+    applicable: list[str] = Field(description="Ids of the regimes that apply on the reference date")
+    chosen: str | None = Field(description="The regime of the answer; null with status no_regime")
+    chosen_title: str | None
+    why: str = Field(description="requested, only, planned, latest_exit, earliest_entry, overstay, equal, "
+                                 "none_in_force or no_regime")
+    alternatives: list[Alternative]
+
+
+class CheckResponse(BaseModel):
+    status: str = Field(description="ok, or no_regime: no visa-free regime covers the traveller "
+                                    "(a visa or permit is needed); then only resolution and explanation follow")
+    regime: str | None
+    regime_title: str | None = None
+    resolution: ResolutionOut | None = None
+    on: dt.date | None = None
+    nationality: str | None = None
+    destination: str | None = None
+    window: Window | None = None
+    days_used: int | None = None
+    days_remaining: int | None = None
+    in_country: bool | None = None
+    current_stay: CurrentStay | None = None
+    overstay_days: int | None = None
+    violations: list[Violation] | None = None
+    stays: list[StayOut] | None = None
+    passport_judged: bool | None = None
+    convention: Convention | None = None
     explanation: list[Note]
     planned: list[PlannedOut] | None = None
     earliest_entry: EarliestEntry | None = None

@@ -30,7 +30,7 @@ def raw_select(columns: set[str], source: str) -> str:
         return f"CAST(e.{name} AS {cast})" if name in columns else f"CAST(NULL AS {cast})"
 
     regime = (col("regime") if "regime" in columns else
-              "(SELECT min(c.regime) FROM vf_coverage c WHERE c.nationality = e.nationality "
+              "(SELECT min(c.regime) FROM vf_resolved c WHERE c.nationality = e.nationality "
               "AND c.destination = e.destination)")
     return f"""
 SELECT e.event_id, e.traveller_id, CAST(e.nationality AS STRING) AS nationality,
@@ -49,6 +49,7 @@ def small_tables(t: RegimeTables) -> dict[str, tuple[list[str], list[tuple]]]:
              for r in t.rules],
         ),
         "vf_coverage": (["regime", "nationality", "destination"], list(t.coverage)),
+        "vf_resolved": (["nationality", "destination", "regime"], list(t.resolved)),
         "vf_in_force": (["regime", "since", "until"], list(t.in_force)),
         "vf_territory": (["regime", "destination", "territory"], list(t.territory)),
     }

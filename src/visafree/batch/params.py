@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from visafree.engine import preference
 from visafree.engine.regime import Regime
 from visafree.regimes import builtin_regimes
 
@@ -23,15 +24,17 @@ def day_number(day: dt.date) -> int:
 @dataclass(frozen=True)
 class RegimeRules:
     regime: str
-    window_days: int  # R4: length of the rolling window
-    window_max_days: int  # R4: most days of presence in it
+    window_days: int | None  # R4: length of the rolling window (None: the regime has none)
+    window_max_days: int | None  # R4: most days of presence in it
     per_stay_last_offset: int | None  # R3: last permitted day = entry + this (None: no R3)
     day_offset: int  # R3 convention: day number of the entry day (1, or 0 under the other reading)
 
     @property
-    def window_gap(self) -> int:
+    def window_gap(self) -> int | None:
         # R4 in absence terms (see pipeline.py): a run breaches once the absences before it
         # trail the run's own by this many days; <= 0 means the window can never be exceeded.
+        if self.window_days is None or self.window_max_days is None:
+            return None  # SQL NULL: no day is ever in breach of a window
         return self.window_days - self.window_max_days
 
 
@@ -40,6 +43,9 @@ class RegimeTables:
     on: dt.date
     rules: tuple[RegimeRules, ...]
     coverage: tuple[tuple[str, str, str], ...]  # (regime, nationality, destination)
+    # (nationality, destination, regime): the regime a crossing without one is counted under,
+    # chosen by the engine's resolution (visafree.engine.preference) for the reference date.
+    resolved: tuple[tuple[str, str, str], ...]
     in_force: tuple[tuple[str, int, int | None], ...]  # (regime, since, until) as day numbers
     territory: tuple[tuple[str, str, str], ...]  # (regime, destination, territory)
 
@@ -88,4 +94,10 @@ def regime_tables(on: dt.date, regimes: dict[str, Regime] | None = None) -> Regi
             unique.append(row)
     # A pair listed twice must not be joined twice (the SQL joins on coverage).
     coverage = sorted(set(coverage))
-    return RegimeTables(on, tuple(rules), tuple(coverage), tuple(in_force), tuple(unique))
+    resolved = []
+    for nat, dest in sorted({(n, d) for _, n, d in coverage}):
+        # The same resolution as every other caller; a pair covered only on other dates keeps
+        # the first regime that ever covers it, which then reports the entry as not in force.
+        chosen = preference(regimes.values(), nat, dest, on)
+        resolved.append((nat, dest, chosen.id if chosen else min(r for r, n, d in coverage if (n, d) == (nat, dest))))
+    return RegimeTables(on, tuple(rules), tuple(coverage), tuple(in_force), tuple(unique), tuple(resolved))

@@ -14,9 +14,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from visafree.contract import parse_request, render_answer, render_error
-from visafree.engine import Answer, InputError, RegimeError, check as run_engine
+from visafree.contract import parse_request, render_error, render_resolution, run_check
+from visafree.engine import NO_REGIME, Answer, InputError, RegimeError, Resolution, applicable, resolve
 from visafree.regimes import regime_catalogue, regime_detail
+
+#: Exit status of `visafree check` when no visa-free regime covers the traveller: the answer
+#: is not an error (status 2) and not a yes (0).
+EXIT_NO_REGIME = 3
 
 console = Console()
 err_console = Console(stderr=True)
@@ -118,7 +122,7 @@ def _run_batch(source: str, regimes) -> None:
                     data = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise InputError("invalid_request", f"line {number}: not valid JSON ({exc.msg})", "request") from None
-                out = render_answer(run_engine(parse_request(data, regimes)))
+                out = run_check(data, regimes)
             except InputError as error:
                 out = render_error(error)
                 out["error"]["line"] = number
@@ -133,6 +137,7 @@ def _run_batch(source: str, regimes) -> None:
 def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
     """The window as rows of 60 cells, one per day: present, in breach, absent."""
     start = answer.window_start
+    assert start is not None and answer.window_end is not None
     present: set[dt.date] = set()
     for stay in request.get("stays", []):
         entry = dt.date.fromisoformat(stay["entry"])
@@ -161,14 +166,26 @@ def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
     return text
 
 
+def _print_no_regime(body: dict, w: _Words) -> None:
+    # Plain lines, not a panel: the sentence is the whole answer and should copy cleanly.
+    console.print(Text(f"visafree · {w('No visa-free regime')}", style="bold yellow"))
+    for item in body["explanation"]:
+        console.print(Text(item["text"], style="yellow"))
+
+
 def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
     status = Table.grid(padding=(0, 2))
     status.add_column(style="bold")
     status.add_column()
+    resolution = body.get("resolution") or {}
+    status.add_row(w("Regime"), body.get("regime_title") or answer.regime)
+    for other in resolution.get("alternatives", []):
+        status.add_row(w("Also applies"), Text(other["title"], style="dim"))
     status.add_row(w("Status"), Text(w("In the country") if answer.in_country else w("Not in the country"),
                                     style="bold cyan" if answer.in_country else ""))
-    status.add_row(w("Days used"), f"{answer.days_used}")
-    status.add_row(w("Days left"), f"{answer.days_remaining}")
+    if answer.days_used is not None:
+        status.add_row(w("Days used"), f"{answer.days_used}")
+        status.add_row(w("Days left"), f"{answer.days_remaining}")
     if answer.current_stay:
         c = answer.current_stay
         status.add_row(w("Stay"), w("Day {day} of the stay", day=c.day))
@@ -184,7 +201,8 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
                        Text(", ".join(w(f"reason.{r}") for r in e.reasons), style="red"))
     border = "red" if answer.overstay_days else "green"
     console.print(Panel(status, title=f"visafree · {answer.regime} · {w.date(answer.on)}", border_style=border))
-    console.print(Panel(_timeline(answer, request, w), title=w("Window"), border_style="dim"))
+    if answer.window_start is not None:
+        console.print(Panel(_timeline(answer, request, w), title=w("Window"), border_style="dim"))
     if answer.planned:
         plan = Table(title=w("Planned trips"), show_lines=False)
         for column in ("entry", "exit", "verdict", "latest exit"):
@@ -206,7 +224,7 @@ def install(app: typer.Typer) -> None:
         request_file: Optional[str] = typer.Argument(None, metavar="REQUEST.json", help="A v1 request as JSON, or - for stdin."),
         as_json: bool = typer.Option(False, "--json", help="Print the v1 JSON response."),
         batch: bool = typer.Option(False, "--batch", help="JSON Lines in (file or stdin), one JSON line out per request."),
-        regime: str = typer.Option("vn-kz", "--regime", help="Regime id (see `visafree regimes`)."),
+        regime: Optional[str] = typer.Option(None, "--regime", help="Regime id (see `visafree regimes`); default: every regime that applies, the most favourable first."),
         nationality: Optional[str] = typer.Option(None, "--from", help="Nationality, ISO 3166-1 alpha-3 (e.g. KAZ)."),
         destination: Optional[str] = typer.Option(None, "--to", help="Destination, ISO 3166-1 alpha-3 (e.g. VNM)."),
         stays: list[str] = typer.Option([], "--stay", help="A past stay ENTRY:EXIT, or ENTRY: if still there. Repeatable."),
@@ -220,8 +238,10 @@ def install(app: typer.Typer) -> None:
     ) -> None:
         """May I enter, until when may I stay, when can I come back?
 
-        Example: visafree check --regime vn-kz --from KAZ --to VNM --stay 2024-06-01:2024-06-20
+        Example: visafree check --from KAZ --to VNM --stay 2024-06-01:2024-06-20
         --stay 2024-08-01: --on 2024-08-15 --plan 2024-10-01:2024-10-20 --trip-days 14
+
+        Exit status: 0 answered, 2 bad input, 3 no visa-free regime covers the traveller.
         """
         try:
             regimes = regime_catalogue(regime_files)
@@ -240,24 +260,53 @@ def install(app: typer.Typer) -> None:
             else:
                 raise InputError("invalid_request", "give REQUEST.json (or -), or --from and --to with your stays",
                                  "nationality" if not nationality else "destination")
-            answer = run_engine(parse_request(request, regimes))
+            resolution: Resolution = resolve(list(regimes.values()), parse_request(request, regimes))
         except InputError as error:
             _fail(error, as_json)
-        body = render_answer(answer, w.translate, w.format_value)
         if as_json:
-            print(json.dumps(render_answer(answer), ensure_ascii=False, indent=2))
+            print(json.dumps(render_resolution(resolution), ensure_ascii=False, indent=2))
         else:
-            _print_answer(answer, body, request, w)
+            body = render_resolution(resolution, w.translate, w.format_value, lang)
+            if resolution.answer is None:
+                _print_no_regime(body, w)
+            else:
+                _print_answer(resolution.answer, body, request, w)
+        if resolution.chosen is None:
+            raise typer.Exit(EXIT_NO_REGIME)
 
     @app.command("regimes")
     def regimes_command(
         as_json: bool = typer.Option(False, "--json", help="Print the regimes as JSON."),
         regime_files: list[Path] = typer.Option([], "--regime-file", help="Add a regime from your own TOML file."),
+        nationality: Optional[str] = typer.Option(None, "--from", help="Only regimes covering this nationality (ISO alpha-3)."),
+        destination: Optional[str] = typer.Option(None, "--to", help="... entering this destination (ISO alpha-3)."),
+        on: Optional[str] = typer.Option(None, "--on", help="... on this date (default: today)."),
+        passport_type: Optional[str] = typer.Option(None, "--passport-type", help="... for this passport type."),
     ) -> None:
-        """List the regimes with their rules, parameters and legal sources."""
+        """List the regimes with their rules, parameters and legal sources.
+
+        With --from and --to: only those that apply to that traveller on --on, e.g.
+        visafree regimes --from KAZ --to VNM --on 2025-06-01
+        """
         try:
             regimes = regime_catalogue(regime_files)
-        except RegimeError as error:
+            if nationality or destination:
+                if not (nationality and destination):
+                    raise InputError("invalid_request", "--from and --to go together", "nationality" if not nationality else "destination")
+                # Validated as the check contract validates them, so the errors read the same.
+                question = parse_request({"nationality": nationality, "destination": destination,
+                                          "on": on or dt.date.today().isoformat()}, regimes)
+                found = applicable(regimes.values(), question.nationality, question.destination, question.on, passport_type)
+                regimes = {r.id: r for r in found}
+                if not found:
+                    message = (f"no visa-free regime known for {question.nationality} entering {question.destination} "
+                               f"on {question.on}: a visa or permit is needed")
+                    if as_json:
+                        print(json.dumps([], ensure_ascii=False))
+                    else:
+                        console.print(f"[bold yellow]{NO_REGIME}[/]: {message}", highlight=False)
+                    raise typer.Exit(EXIT_NO_REGIME)
+        except (RegimeError, InputError) as error:
             _fail(error, as_json)
         if as_json:
             print(json.dumps([regime_detail(r) for r in regimes.values()], ensure_ascii=False, indent=2))

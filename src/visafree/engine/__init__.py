@@ -15,6 +15,7 @@ from .check import (
 from .explain import COUNTS, ERRORS, MESSAGES, Note
 from .presence import Presence
 from .regime import Regime, RegimeError, RuleSet, parse_regime
+from .resolve import NO_REGIME, Judged, Resolution, applicable, preference, resolve
 from . import presence as _presence_module
 
 #: True when this engine runs as mypyc-compiled C (setup.py), False for the pure-Python source.
@@ -26,5 +27,6 @@ __all__ = [
     "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
     "InputError", "MESSAGES", "Note", "Passport", "Presence", "Question", "Regime", "RegimeError",
     "RuleSet", "Stay", "StayReport", "Violation", "add_months", "check", "earliest_entry",
-    "input_error", "judge_entry", "parse_regime",
+    "input_error", "judge_entry", "parse_regime", "NO_REGIME", "Judged", "Resolution", "applicable", "preference",
+    "resolve",
 ]

@@ -70,7 +70,7 @@ class Passport:
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    regime: Regime
+    regime: Regime | None  # None: resolve.resolve picks every regime that applies
     nationality: str
     destination: str
     on: dt.date
@@ -138,10 +138,11 @@ class EarliestEntry:
 class Answer:
     regime: str
     on: dt.date
-    window_start: dt.date
-    window_end: dt.date
-    days_used: int
-    days_remaining: int
+    # None where the regime has no rolling window (a per-stay limit only).
+    window_start: dt.date | None
+    window_end: dt.date | None
+    days_used: int | None
+    days_remaining: int | None
     in_country: bool
     current_stay: CurrentStay | None
     overstay_days: int
@@ -192,8 +193,17 @@ def _per_stay_last(rules: RuleSet, entry: int) -> int | None:
 
 
 def _window_first(rules: RuleSet, day: int) -> int:
-    # R4: the window looks back and includes the day judged: [d - 179, d].
+    # R4: the window looks back and includes the day judged: [d - 179, d]. Only called for a
+    # regime that has a window.
+    assert rules.window_days is not None
     return day - rules.window_days + 1
+
+
+def _window(rules: RuleSet) -> tuple[int, int] | None:
+    """(window days, most days in it), or None for a regime that limits each stay only."""
+    if rules.window_days is None or rules.window_max_days is None:
+        return None
+    return rules.window_days, rules.window_max_days
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,9 +327,10 @@ def _window_breaches(rules: RuleSet, presence: Presence) -> dict[int, int]:
     lasts that long: a suffix of the run. A and T grow from run to run, so one forward sweep
     finds every q: O(runs), no walk over days.
     """
-    if not presence.starts:
+    window = _window(rules)
+    if not presence.starts or window is None:
         return {}
-    slack, limit = rules.window_days - rules.window_max_days, rules.window_max_days
+    slack, limit = window[0] - window[1], window[1]
     starts, ends = presence.starts, presence.ends
     absent = presence.absences_before_runs()
     breaches = {}
@@ -343,11 +354,14 @@ def _stay_window_breach(rules: RuleSet, prior: Presence, entry: int) -> int:
     run q found by bisection over the earlier runs. The stay alone breaks R4 on its day M + 1,
     so the answer is at most entry + M.
     """
-    slack = rules.window_days - rules.window_max_days
+    window = _window(rules)
+    assert window is not None
+    window_days, window_max = window
+    slack = window_days - window_max
     starts, ends = prior.starts, prior.ends
     runs_before = bisect_left(starts, entry)
     if runs_before == 0:
-        return entry + rules.window_max_days
+        return entry + window_max
     origin = starts[0]
     threshold = (entry - origin - prior.up_to(entry - 1)) - slack + 1
     q = bisect_left(range(runs_before), threshold, key=prior.absent_before) - 1
@@ -355,7 +369,7 @@ def _stay_window_breach(rules: RuleSet, prior: Presence, entry: int) -> int:
         x = origin - 1 + threshold
     else:  # a run that reaches `entry` (an exit that day) is read only up to the day before
         x = min(ends[q], entry - 1) + threshold - prior.absent_before(q)
-    return max(x + rules.window_days, entry)
+    return max(x + window_days, entry)
 
 
 def judge_entry(
@@ -384,7 +398,8 @@ def judge_entry(
     if regime.in_force_on(entry) is None:
         reasons.append(NOT_IN_FORCE)
         notes.append(note("not_in_force", "", regime=regime.id, date=entry))
-    coverage = regime.covers(nationality, destination)
+    # Coverage is dated (a country added to a list later): judged on the day of entry.
+    coverage = regime.covers(nationality, destination, entry)
     if coverage is None:
         reasons.append(NATIONALITY)
     if passport is not None:
@@ -415,21 +430,23 @@ def judge_entry(
 
     # R4 for a stay from e: days of presence in the window of day d, the stay's own days counted
     # once even where an exit of `prior` falls on e (re-entry on the exit day).
-    limit = rules.window_max_days
+    window = _window(rules)
+    limit = window[1] if window is not None else 0
 
     def window_count(d: int) -> int:
-        return prior.count(_window_first(rules, d), e - 1) + min(d - e + 1, rules.window_days)
+        return prior.count(_window_first(rules, d), e - 1) + min(d - e + 1, window[0] if window else 0)
 
     window_rule = rules.rule("window_max_days")
-    breach = _stay_window_breach(rules, prior, e)
-    if breach <= e:
-        reasons.append(WINDOW_LIMIT)
-        notes.append(
-            note("entry_refused_window", window_rule, date=entry, over=window_count(e), max=limit,
-                 start=dt.date.fromordinal(_window_first(rules, e)), end=entry)
-        )
-    else:
-        caps.append((breach - 1, WINDOW_LIMIT))
+    if window is not None:
+        breach = _stay_window_breach(rules, prior, e)
+        if breach <= e:
+            reasons.append(WINDOW_LIMIT)
+            notes.append(
+                note("entry_refused_window", window_rule, date=entry, over=window_count(e), max=limit,
+                     start=dt.date.fromordinal(_window_first(rules, e)), end=entry)
+            )
+        else:
+            caps.append((breach - 1, WINDOW_LIMIT))
     per_stay_last = _per_stay_last(rules, e)
     if per_stay_last is not None:
         caps.append((per_stay_last, PER_STAY_LIMIT))
@@ -452,7 +469,7 @@ def judge_entry(
                 note("planned_stay_too_long", rules.rule("per_stay_max_days"), entry=entry, exit=exit,
                      days=_day_number(rules, e, x), max=rules.per_stay_max_days)
             )
-        if WINDOW_LIMIT not in reasons and window_count(x) > limit:
+        if window is not None and WINDOW_LIMIT not in reasons and window_count(x) > limit:
             reasons.append(WINDOW_LIMIT)
         if PASSPORT_VALIDITY not in reasons and rules.passport_validity_from == "exit" and passport is not None:
             if rules.passport_validity_months is not None and add_months(exit, rules.passport_validity_months) > passport.expires:
@@ -509,6 +526,8 @@ def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presen
 def check(question: Question) -> Answer:
     """Answer the traveller's questions of the check contract (v1) for one reference date."""
     regime = question.regime
+    if regime is None:
+        raise InputError("invalid_request", "check() needs a regime; resolve() finds the ones that apply", "regime")
     rules = regime.rules_in_force(question.on)
     on = question.on.toordinal()
     entries, lasts, order = _validate(question)
@@ -518,7 +537,8 @@ def check(question: Question) -> Answer:
         raise input_error("invalid_request", ERRORS["trip_days"], "trip_days")
 
     explanation: list[Note] = []
-    coverage = regime.covers(question.nationality, question.destination)
+    coverage = regime.covers(question.nationality, question.destination, question.on) or regime.covers(
+        question.nationality, question.destination)
     coverage_rule = coverage.rule if coverage else (regime.coverage[0].rule if regime.coverage else "")
     explanation.append(
         note("coverage_ok" if coverage else "coverage_no", coverage_rule, regime=regime.id,
@@ -530,15 +550,23 @@ def check(question: Question) -> Answer:
         explanation.append(note("convention_entry_day" if rules.entry_day_counts else "convention_day_after",
                                 rules.rule("per_stay_max_days")))
 
-    # R4: the window ending on the reference date.
-    window_start = _window_first(rules, on)
-    used = presence.count(window_start, on)
-    remaining = max(0, rules.window_max_days - used)
+    # R4: the window ending on the reference date (a regime may have none: R3 kind only).
+    window = _window(rules)
     window_rule = rules.rule("window_max_days")
-    explanation.append(
-        note("window", window_rule, start=dt.date.fromordinal(window_start), end=question.on,
-             window_days=rules.window_days, used=used, remaining=remaining, max=rules.window_max_days)
-    )
+    window_start: dt.date | None = None
+    used: int | None = None
+    remaining: int | None = None
+    if window is not None:
+        first = _window_first(rules, on)
+        window_start = dt.date.fromordinal(first)
+        used = presence.count(first, on)
+        remaining = max(0, window[1] - used)
+        explanation.append(
+            note("window", window_rule, start=window_start, end=question.on,
+                 window_days=window[0], used=used, remaining=remaining, max=window[1])
+        )
+    else:
+        explanation.append(note("no_window", rules.rule("per_stay_max_days"), max=rules.per_stay_max_days))
 
     # R3, R4: days in breach so far.
     raw_violations, first_of, overstay = _assess_history(rules, entries, lasts, presence)
@@ -618,7 +646,7 @@ def check(question: Question) -> Answer:
     stay_reports = _stay_reports(question, entries, lasts, order, first_of)
     return Answer(
         regime=regime.id, on=question.on,
-        window_start=dt.date.fromordinal(window_start), window_end=question.on,
+        window_start=window_start, window_end=question.on if window is not None else None,
         days_used=used, days_remaining=remaining,
         in_country=open_index is not None, current_stay=current,
         overstay_days=overstay, violations=tuple(violations), stays=stay_reports,
@@ -675,7 +703,8 @@ def earliest_entry(
         reasons.append(PASSPORT_TYPE)
     if rules.per_stay_max_days is not None and _day_number(rules, 0, n - 1) > rules.per_stay_max_days:
         reasons.append(PER_STAY_LIMIT)
-    if min(n, rules.window_days) > rules.window_max_days:
+    window = _window(rules)
+    if window is not None and min(n, window[0]) > window[1]:
         reasons.append(WINDOW_LIMIT)
     if reasons:
         return EarliestEntry(n, None, tuple(reasons))
@@ -691,14 +720,18 @@ def earliest_entry(
         latest_start = too_old if latest_start is None else min(latest_start, too_old)
 
     def fits(s: int) -> bool:
-        return presence.count(s + n - rules.window_days, s - 1) + min(n, rules.window_days) <= rules.window_max_days
+        if window is None:  # only the per-stay limit, already judged above: any start fits
+            return True
+        return presence.count(s + n - window[0], s - 1) + min(n, window[0]) <= window[1]
 
-    for period in regime.in_force:
-        lo = max(o, period.period.since.toordinal())
-        until = period.period.until
+    # Only days when the regime is in force and covers the traveller (dated coverage) can start a trip.
+    open_periods = regime.open_periods(nationality, destination)
+    for period in open_periods:
+        lo = max(o, period.since.toordinal())
+        until = period.until
         hi_candidates = [c for c in (until.toordinal() if until else None, latest_start) if c is not None]
         # Past on + window, no recorded day is in any trip's window: fits() is then always true.
-        hi = min(hi_candidates + [max(lo, o + 1) + rules.window_days])
+        hi = min(hi_candidates + [max(lo, o + 1) + (window[0] if window else 0)])
         if lo > hi:
             continue
         if lo == o and fits(o):
@@ -710,4 +743,6 @@ def earliest_entry(
         return EarliestEntry(n, None, (PASSPORT_VALIDITY,))
     if all(p.period.until is not None and p.period.until < on for p in regime.in_force):
         return EarliestEntry(n, None, (NOT_IN_FORCE,))
+    if all(p.until is not None and p.until < on for p in open_periods):
+        return EarliestEntry(n, None, (NATIONALITY,))  # covered once, no longer (dated coverage)
     return EarliestEntry(n, None, (PASSPORT_VALIDITY,))

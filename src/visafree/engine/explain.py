@@ -32,6 +32,22 @@ MESSAGES: dict[str, str] = {
         "Period of {window_days} from {start} to {end} ({rule}): {used} of presence, "
         "{remaining} of {max} left."
     ),
+    "no_window": "This regime limits each stay ({max}, {rule}) and has no rolling window: days of earlier stays do not add up.",
+    "no_regime": (
+        "No visa-free regime known for citizens of {nationality} entering {destination} on {date}: "
+        "a visa or permit is needed."
+    ),
+    # Which regime answers (RULES.md §4), one message per reason it was chosen.
+    "resolution_only": "{regime} is the only regime that applies.",
+    "resolution_planned": "Regimes that apply: {applicable}. The answer is given under {regime}: it allows more of the planned trips.",
+    "resolution_latest_exit": "Regimes that apply: {applicable}. The answer is given under {regime}: it allows the latest exit.",
+    "resolution_earliest_entry": "Regimes that apply: {applicable}. The answer is given under {regime}: it allows the earliest start.",
+    "resolution_overstay": "Regimes that apply: {applicable}. The answer is given under {regime}: it counts the fewest days of overstay.",
+    "resolution_equal": "Regimes that apply: {applicable}. They give the same answer; it is shown under {regime}.",
+    "resolution_none_in_force": (
+        "No regime covers this traveller on {date}; the answer is given under {regime}, which covers "
+        "them on other dates or with another passport."
+    ),
     "current_stay": "In the host country since {entry}: {on} is day {day} of this stay.",
     "latest_exit_per_stay": "Leave by {date}: it is day {max} of the stay, the last one allowed ({rule}).",
     "latest_exit_window": (
@@ -81,6 +97,7 @@ _DAYS = ("{n} day", "{n} days")
 #: sentence and genitive in the next ("длится 21 день", "больше 21 дня").
 COUNTS: dict[str, dict[str, tuple[str, str]]] = {
     "window": {"window_days": _DAYS, "used": _DAYS, "max": _DAYS},
+    "no_window": {"max": _DAYS},
     "latest_exit_window": {"over": _DAYS},
     "latest_exit_passport": {"months": ("{n} month", "{n} months")},
     "entry_refused_window": {"over": _DAYS},
@@ -107,7 +124,7 @@ ERRORS: dict[str, str] = {
     "unknown_fields_in": "{field}: unknown field(s) {names}",
     "unknown_fields": "unknown field(s): {names}",
     "request_object": "the request must be a JSON object",
-    "regime_required": "regime is required (e.g. \"vn-kz\")",
+    "regime_type": "regime: expected a regime id such as \"vn-kz\", or no regime",
     "unknown_regime": "unknown regime {value}; known: {known}",
     "passport_object": "passport: expected {{type, expires}}",
     "passport_type": "passport.type: expected one of {allowed}",
@@ -155,8 +172,8 @@ class Note:
         plural: Callable[[str, str, str, int], str] | None = None,
         names: Mapping[str, str] | None = None,
     ) -> str:
-        """The sentence. `plural(context, singular, plural, n)` is npgettext; `names` maps the
-        regime's and rules' ids to the titles a reader is shown (without it, the ids)."""
+        """The sentence. `plural(context, singular, plural, n)` is npgettext; `names` maps regime
+        ids and the answer's rule ids to the titles a reader is shown (without it, the ids)."""
         fmt = format_value or _plain
         pick = plural or _english_plural
         counts = COUNTS.get(self.code, {})
@@ -165,7 +182,7 @@ class Note:
             if key in counts:
                 singular, many = counts[key]
                 values[key] = pick(f"{self.code}.{key}", singular, many, value).format(n=fmt(value))
-            elif names is not None and key in ("regime", "rules"):
+            elif names is not None and key in ("regime", "rules", "applicable"):
                 values[key] = fmt([names.get(v, v) for v in value] if isinstance(value, (list, tuple))
                                   else names.get(value, value))
             else:

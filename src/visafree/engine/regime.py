@@ -23,6 +23,7 @@ class Rule:
     title: str
     citation: str
     text: str = ""
+    titles: Mapping[str, str] = field(default_factory=dict)  # the title in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,30 @@ class Parameter:
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    nationalities: frozenset[str]
+    """Who one entry of a regime's coverage lets in, and when: each nationality and each
+    destination carries its own periods (a country added to a list later, a state that joined
+    an area later), already cut to the entry's own period."""
+
+    nationalities: frozenset[str]  # every code the entry ever lists
     destinations: frozenset[str]
     rule: str
+    source: str = ""
+    nationality_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
+    destination_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
+
+    def applies(self, nationality: str, destination: str, day: dt.date | None = None) -> bool:
+        """Whether the entry covers the pair on `day` (on some day, when `day` is None)."""
+        if nationality not in self.nationalities or destination not in self.destinations:
+            return False
+        if day is None:
+            return True
+        return (any(p.contains(day) for p in self.nationality_periods.get(nationality, ()))
+                and any(p.contains(day) for p in self.destination_periods.get(destination, ())))
+
+    def destination_since(self, destination: str) -> dt.date | None:
+        """The first day the destination belongs to this entry (None if it never does)."""
+        periods = self.destination_periods.get(destination, ())
+        return min(p.since for p in periods) if periods else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +114,33 @@ class Regime:
     rules: Mapping[str, Rule]
     parameters: Mapping[str, Parameter]
     notes: str = ""
+    titles: Mapping[str, str] = field(default_factory=dict)  # the title in other languages
+    kind: str = ""  # unilateral | bilateral | multilateral
 
-    def covers(self, nationality: str, destination: str) -> Coverage | None:
+    def covers(self, nationality: str, destination: str, day: dt.date | None = None) -> Coverage | None:
+        """The coverage entry that lets `nationality` into `destination` on `day` (on some
+        day, when `day` is None: whether the regime is about this traveller at all)."""
         for cov in self.coverage:
-            if nationality in cov.nationalities and destination in cov.destinations:
+            if cov.applies(nationality, destination, day):
                 return cov
         return None
+
+    def open_periods(self, nationality: str, destination: str) -> list[Period]:
+        """The periods in which an entry can be visa-free: the regime in force and the pair
+        covered (its dated coverage), in date order. The loader forbids overlaps within each."""
+        found = []
+        for cov in self.coverage:
+            for n in cov.nationality_periods.get(nationality, ()):
+                for d in cov.destination_periods.get(destination, ()):
+                    covered = _intersect(n, d)
+                    for force in self.in_force:
+                        both = _intersect(covered, force.period) if covered is not None else None
+                        if both is not None:
+                            found.append(both)
+        return sorted(found, key=lambda p: p.since)
+
+    def title_in(self, lang: str) -> str:
+        return self.titles.get(lang, self.title)
 
     def in_force_on(self, day: dt.date) -> InForce | None:
         for period in self.in_force:
@@ -151,8 +194,8 @@ class RuleSet:
     passport_max_age_years: int | None
     per_stay_max_days: int | None
     entry_day_counts: bool
-    window_days: int
-    window_max_days: int
+    window_days: int | None  # None: no rolling window, only the per-stay limit (R3 kind)
+    window_max_days: int | None
     rule_of: Mapping[str, str] = field(default_factory=dict)
 
     def rule(self, parameter: str, fallback: str = "") -> str:
@@ -184,15 +227,19 @@ PARAMETERS: dict[str, _ParamSpec] = {
     "passport_max_age_years": _ParamSpec(int, None, False, _positive),
     "per_stay_max_days": _ParamSpec(int, None, False, _positive),
     "entry_day_counts": _ParamSpec(bool, True, False),
-    "window_days": _ParamSpec(int, None, True, _positive),
-    "window_max_days": _ParamSpec(int, None, True, _positive),
+    # R4 kind: optional, but together; a regime without them limits each stay only.
+    "window_days": _ParamSpec(int, None, False, _positive),
+    "window_max_days": _ParamSpec(int, None, False, _positive),
 }
 
-_TOP_KEYS = {"id", "title", "source", "notes", "in_force", "coverage", "rules", "parameters"}
-_RULE_KEYS = {"title", "citation", "text"}
+KINDS = ("unilateral", "bilateral", "multilateral")
+
+_TOP_KEYS = {"id", "title", "titles", "kind", "source", "notes", "in_force", "coverage", "rules", "parameters"}
+_RULE_KEYS = {"title", "titles", "citation", "text"}
 _PARAM_KEYS = {"rule", "description", "values"}
 _VALUE_KEYS = {"since", "until", "value", "source"}
-_COVERAGE_KEYS = {"nationality", "destination", "rule"}
+_COVERAGE_KEYS = {"nationality", "destination", "rule", "since", "until", "source"}
+_MEMBER_KEYS = {"code", "since", "until", "source"}
 _IN_FORCE_KEYS = {"since", "until", "source"}
 
 
@@ -241,15 +288,87 @@ def _check_no_overlap(periods: list[Period], where: str) -> None:
             )
 
 
-def _country_list(value: Any, where: str) -> frozenset[str]:
+def _is_country_code(code: Any) -> bool:
+    return isinstance(code, str) and len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()
+
+
+def _intersect(a: Period, b: Period) -> Period | None:
+    since = max(a.since, b.since)
+    untils = [u for u in (a.until, b.until) if u is not None]
+    until = min(untils) if untils else None
+    return None if until is not None and until < since else Period(since, until)
+
+
+def _overlaps(a: Period, b: Period) -> bool:
+    return _intersect(a, b) is not None
+
+
+def _country_list(value: Any, where: str, within: Period) -> dict[str, tuple[Period, ...]]:
+    """A list of codes, each a plain code (dated as its entry) or {code, since, until, source}.
+
+    Returns the periods of each code, cut to `within`; a code listed twice for overlapping
+    periods is an error (two sources would say the same thing, or contradict each other).
+    """
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
         raise RegimeError(f"{where}: expected a list of ISO 3166-1 alpha-3 codes")
-    for code in value:
-        if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
-            raise RegimeError(f"{where}: {code!r} is not an ISO 3166-1 alpha-3 code")
-    return frozenset(value)
+    periods: dict[str, list[Period]] = {}
+    for i, item in enumerate(value):
+        iw = f"{where}[{i}]"
+        if isinstance(item, dict):
+            _no_unknown(item, _MEMBER_KEYS, iw)
+            code = item.get("code")
+            _require(item, "source", iw)
+            own = _period(item, iw) if "since" in item else _until_only(item, iw, within)
+        else:
+            code, own = item, within
+        if not _is_country_code(code):
+            raise RegimeError(f"{iw}: {code!r} is not an ISO 3166-1 alpha-3 code")
+        cut = _intersect(own, within)
+        if cut is None:
+            raise RegimeError(f"{iw}: {code} is dated outside its coverage entry's period")
+        for earlier in periods.get(code, []):
+            if _overlaps(earlier, cut):
+                raise RegimeError(f"{iw}: {code} is listed twice for overlapping periods")
+        periods.setdefault(code, []).append(cut)
+    return {code: tuple(sorted(ps, key=lambda p: p.since)) for code, ps in periods.items()}
+
+
+def _until_only(item: Mapping[str, Any], where: str, within: Period) -> Period:
+    """A member with an end but no start of its own starts with its entry."""
+    until = item.get("until")
+    return Period(within.since, None if until is None else _as_date(until, f"{where}.until"))
+
+
+def _check_coverage_consistent(coverage: list[Coverage], where: str) -> None:
+    """The same nationality → destination pair may not be covered twice at once: two entries
+    would name two rules (or two sources) for the same day."""
+    for i, a in enumerate(coverage):
+        for j in range(i + 1, len(coverage)):
+            b = coverage[j]
+            for nat in a.nationalities & b.nationalities:
+                for dest in a.destinations & b.destinations:
+                    for pa in a.nationality_periods[nat]:
+                        for pb in b.nationality_periods[nat]:
+                            for da in a.destination_periods[dest]:
+                                for db in b.destination_periods[dest]:
+                                    both = _intersect(pa, pb)
+                                    dests = _intersect(da, db)
+                                    if both and dests and _overlaps(both, dests):
+                                        raise RegimeError(
+                                            f"{where}: coverage[{i}] and coverage[{j}] both cover {nat} entering "
+                                            f"{dest} from {max(both.since, dests.since)}"
+                                        )
+
+
+def _titles(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                              for k, v in value.items()):
+        raise RegimeError(f"{where}: expected a table of language code = non-empty title")
+    return dict(value)
 
 
 def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
@@ -269,6 +388,7 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
             title=_require(body, "title", rw),
             citation=_require(body, "citation", rw),
             text=body.get("text", ""),
+            titles=_titles(body.get("titles"), f"{rw}.titles"),
         )
 
     def known_rule(rule_id: Any, at: str) -> str:
@@ -289,16 +409,25 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
     coverage = []
     for i, item in enumerate(_require(data, "coverage", where, list)):
         cw = f"{where}: coverage[{i}]"
+        if not isinstance(item, dict):
+            raise RegimeError(f"{cw}: expected a table")
         _no_unknown(item, _COVERAGE_KEYS, cw)
+        # An entry without dates applies whenever the regime is in force.
+        within = _period(item, cw) if "since" in item else Period(dt.date.min, None)
+        if "since" not in item and item.get("until") is not None:
+            raise RegimeError(f"{cw}: until needs a since")
+        nationalities = _country_list(_require(item, "nationality", cw, (str, list)), f"{cw}.nationality", within)
+        destinations = _country_list(_require(item, "destination", cw, (str, list)), f"{cw}.destination", within)
         coverage.append(
             Coverage(
-                nationalities=_country_list(_require(item, "nationality", cw, (str, list)), f"{cw}.nationality"),
-                destinations=_country_list(_require(item, "destination", cw, (str, list)), f"{cw}.destination"),
-                rule=known_rule(item.get("rule"), cw),
+                nationalities=frozenset(nationalities), destinations=frozenset(destinations),
+                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""),
+                nationality_periods=nationalities, destination_periods=destinations,
             )
         )
     if not coverage:
         raise RegimeError(f"{where}: coverage must list at least one entry")
+    _check_coverage_consistent(coverage, where)
 
     params_raw = _require(data, "parameters", where, dict)
     _no_unknown(params_raw, set(PARAMETERS), f"{where}: parameters")
@@ -334,17 +463,27 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
             values=tuple(sorted(values, key=lambda v: v.period.since)),
         )
 
-    for value in parameters["window_max_days"].values:
+    if ("window_days" in parameters) != ("window_max_days" in parameters):
+        raise RegimeError(f"{where}: parameters.window_days and window_max_days go together (R4 kind)")
+    if "window_days" not in parameters and "per_stay_max_days" not in parameters:
+        raise RegimeError(f"{where}: a regime limits a stay (per_stay_max_days), the days in a window "
+                          "(window_days and window_max_days), or both")
+    for value in parameters["window_max_days"].values if "window_max_days" in parameters else ():
         days = parameters["window_days"].nearest(value.period.since).value
         if value.value >= days:
             raise RegimeError(
                 f"{where}: parameters.window_max_days ({value.value}) must be less than window_days ({days}),"
                 " or the window limits nothing"
             )
+    kind = data.get("kind", "")
+    if kind and kind not in KINDS:
+        raise RegimeError(f"{where}: kind must be one of {', '.join(KINDS)}")
 
     return Regime(
         id=regime_id,
         title=_require(data, "title", where),
+        titles=_titles(data.get("titles"), f"{where}: titles"),
+        kind=kind,
         source=_require(data, "source", where),
         in_force=tuple(sorted(in_force, key=lambda p: p.period.since)),
         coverage=tuple(coverage),

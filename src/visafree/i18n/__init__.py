@@ -192,6 +192,18 @@ class Translator:
         named.update((rule_id, self.title(rule)) for rule_id, rule in regime.rules.items())
         return named
 
+    def namer(self, regimes: Mapping[str, Any]):
+        """names(regime_id) for the contract's renderers: every regime by its title, and the rules
+        of the given regime (None: of none, for the notes that choose between regimes)."""
+        titles = {rid: self.title(regime) for rid, regime in regimes.items()}
+
+        def names(regime_id: str | None) -> dict[str, str]:
+            if regime_id is None or regime_id not in regimes:
+                return titles
+            return {**titles, **self.names(regimes[regime_id])}
+
+        return names
+
     def field(self, path: str | None) -> str:
         """A JSON path of the contract as a reader calls it ("stays[0].entry" -> "entry date of stay 1")."""
         if not path:

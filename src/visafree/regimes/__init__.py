@@ -12,7 +12,7 @@ from pathlib import Path
 
 from visafree.engine.regime import Regime, RegimeError, parse_regime
 
-__all__ = ["Regime", "RegimeError", "builtin_regimes", "load_regime_file", "regime_catalogue", "regime_detail", "regime_summary"]
+__all__ = ["Regime", "RegimeError", "builtin_files", "builtin_regimes", "load_regime_file", "regime_catalogue", "regime_detail", "regime_summary"]
 
 
 def _parse_toml(text: str, origin: str) -> Regime:
@@ -23,14 +23,35 @@ def _parse_toml(text: str, origin: str) -> Regime:
     return parse_regime(data, origin)
 
 
+def _toml_files(folder, prefix: str = ""):
+    """Every .toml below the package, as (relative path, traversable): one file per regime,
+    grouped in folders by the country (or union) that grants it, e.g. vnm/vn-kz.toml."""
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.is_dir() and not entry.name.startswith(("_", ".")):
+            yield from _toml_files(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".toml"):
+            yield f"{prefix}{entry.name}", entry
+
+
 @lru_cache(maxsize=1)
-def builtin_regimes() -> dict[str, Regime]:
-    found = {}
-    for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".toml"):
-            regime = _parse_toml(entry.read_text(encoding="utf-8"), entry.name)
-            found[regime.id] = regime
+def builtin_files() -> dict[str, str]:
+    """Regime id -> its file, relative to the package (for docs and `visafree regimes`)."""
+    return {regime_id: path for regime_id, (path, _) in _builtin().items()}
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> dict[str, tuple[str, Regime]]:
+    found: dict[str, tuple[str, Regime]] = {}
+    for path, entry in _toml_files(resources.files(__package__)):
+        regime = _parse_toml(entry.read_text(encoding="utf-8"), path)
+        if regime.id in found:
+            raise RegimeError(f"{path}: regime id '{regime.id}' is already defined in {found[regime.id][0]}")
+        found[regime.id] = (path, regime)
     return found
+
+
+def builtin_regimes() -> dict[str, Regime]:
+    return {regime_id: regime for regime_id, (_, regime) in _builtin().items()}
 
 
 def load_regime_file(path: str | Path) -> Regime:
