@@ -185,7 +185,7 @@ def test_vietnamese_dates_are_not_preceded_by_a_second_ngay():
 
 def test_russian_sentences_never_end_in_two_periods():
     assert not translator("ru").format_date(dt.date(2025, 6, 20)).endswith(".")
-    assert all(".." not in text for text in catalogue("ru").values())
+    assert [t for t in catalogue("ru").values() if re.search(r"(?<!\.)\.\.(?!\.)", t)] == []
 
 
 def test_format_value_names_reasons_and_joins_lists():
