@@ -226,8 +226,10 @@ class Translator:
             key: self.field(value) if key == "field" or key.endswith("_field") else self.format_value(value)
             for key, value in error.params.items()
         }
-        text = self.gettext(template).format(**values)
-        return text[:1].upper() + text[1:]
+        translated = self.gettext(template)
+        text = translated.format(**values)
+        # A sentence that opens with a field's name starts with a capital; "lang: …" stays a code.
+        return text[:1].upper() + text[1:] if translated.startswith("{") else text
 
     def __repr__(self) -> str:
         return f"Translator({self.lang!r})"
