@@ -11,6 +11,7 @@ from typing import Any, Mapping, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -109,9 +110,10 @@ def _fail(error: InputError | RegimeError, as_json: bool, w: _Words | None = Non
         print(json.dumps(out, ensure_ascii=False))
     if w.lang == "en":
         where = f" ({error.field})" if error.field else ""
-        err_console.print(f"[bold red]error[/] {error.code}{where}: {message}", highlight=False)
+        err_console.print(f"[bold red]error[/] {escape(error.code + where)}: {escape(message)}", highlight=False)
     else:  # the message names the field in the reader's words; the code stays for scripts
-        err_console.print(f"[bold red]{w('Error')}[/] [{error.code}]: {message}", highlight=False, markup=True)
+        err_console.print(f"[bold red]{escape(w('Error'))}[/] {escape(f'[{error.code}]')}: {escape(message)}",
+                          highlight=False)
     raise typer.Exit(2)
 
 
