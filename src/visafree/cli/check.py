@@ -286,6 +286,12 @@ def _help_language(argv: list[str] | None = None, environ: Mapping[str, str] | N
 
 def install(app: typer.Typer, help_lang: str | None = None) -> None:
     h = _Words(help_lang or _help_language())
+    # Typer's own panel titles are module settings (set back to English for an English help);
+    # Click's "Usage:" and "Show this message and exit." stay as Click writes them.
+    import typer.rich_utils as panels
+
+    panels.ARGUMENTS_PANEL_TITLE, panels.OPTIONS_PANEL_TITLE, panels.COMMANDS_PANEL_TITLE = (
+        h("Arguments"), h("Options"), h("Commands"))
 
     @app.command("check", help=h("May I enter, until when may I stay, when can I come back?") + "\n\n"
                  "visafree check --from KAZ --to VNM --stay 2024-06-01:2024-06-20 --stay 2024-08-01: --on 2024-08-15 "
