@@ -100,4 +100,5 @@ def regime_tables(on: dt.date, regimes: dict[str, Regime] | None = None) -> Regi
         # the first regime that ever covers it, which then reports the entry as not in force.
         chosen = preference(regimes.values(), nat, dest, on)
         resolved.append((nat, dest, chosen.id if chosen else min(r for r, n, d in coverage if (n, d) == (nat, dest))))
-    return RegimeTables(on, tuple(rules), tuple(coverage), tuple(in_force), tuple(unique), tuple(resolved))
+    return RegimeTables(on=on, rules=tuple(rules), coverage=tuple(coverage), resolved=tuple(resolved),
+                        in_force=tuple(in_force), territory=tuple(unique))

@@ -332,11 +332,12 @@ FROM (
     # and the last stay of a run its cum), max(p) over the stays with a <= a_r - (W - M). The
     # frame's offset W - M is a literal in SQL, so there is one branch per distinct value (one
     # for the built-in regimes).
-    gaps = sorted({r.window_gap for r in t.rules})
+    # A regime without a window (per-stay limit only) has no gap: like M >= W, never a breach.
+    gaps = sorted({r.window_gap for r in t.rules}, key=lambda g: (g is None, g or 0))
     branches = []
     for gap in gaps:
         regimes = ", ".join(e(f"'{r.regime}'") for r in t.rules if r.window_gap == gap)
-        if gap > 0:
+        if gap is not None and gap > 0:
             prev = (f"max(s.p) OVER (PARTITION BY s.regime, s.traveller_id, s.territory "
                     f"ORDER BY s.last_day - s.p RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
             breach = f"s.last_day - s.p + 1 + x.window_max_days + coalesce({prev}, 0)"
@@ -377,8 +378,10 @@ FROM (
 SELECT {KEY}, min(nationality) AS nationality, count(*) AS stays,
   max(p) AS presence_days,
   -- R4 on the reference date: days of presence in [on - W + 1, on], each stay's own days
-  sum(greatest(0, least(last_day, {on}) - greatest(entry_day + shares_day, {on} - window_days + 1) + 1))
-    AS days_used,
+  -- (NULL for a regime without a window: greatest() would skip the NULL bound and count all)
+  CASE WHEN max(window_days) IS NOT NULL THEN
+    sum(greatest(0, least(last_day, {on}) - greatest(entry_day + shares_day, {on} - window_days + 1) + 1))
+  END AS days_used,
   sum(overstay_days) - sum(shared_breach) AS overstay_days,
   sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS stays_with_violation,
   min(fv) AS first_violation_day,
@@ -392,7 +395,7 @@ FROM vf_stays3 GROUP BY {KEY}
 SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territory,
   {d.dec('nationality')} AS nationality, CAST(stays AS BIGINT) AS stays,
   CAST(presence_days AS BIGINT) AS presence_days, CAST(days_used AS BIGINT) AS days_used,
-  CAST(greatest(0, window_max_days - days_used) AS BIGINT) AS days_remaining,
+  CAST(CASE WHEN days_used IS NOT NULL THEN greatest(0, window_max_days - days_used) END AS BIGINT) AS days_remaining,
   CAST(overstay_days AS BIGINT) AS overstay_days,
   CAST(stays_with_violation AS BIGINT) AS stays_with_violation,
   {d.i2d('first_violation_day')} AS first_violation,

@@ -354,6 +354,7 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
         on: Optional[str] = typer.Option(None, "--on", help=h("... on this date (default: today).")),
         passport_type: Optional[str] = typer.Option(None, "--passport-type", help=h("... for this passport type.")),
         lang: str = typer.Option("en", "--lang", help=h(LANG_HELP)),
+        markdown: bool = typer.Option(False, "--markdown", help=h("Print the index table of docs/regimes.md.")),
     ) -> None:
         w = _words(lang, as_json)
         try:
@@ -376,6 +377,12 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
                     raise typer.Exit(EXIT_NO_REGIME)
         except (RegimeError, InputError) as error:
             _fail(error, as_json, w)
+        if markdown:
+            from visafree.regimes import builtin_files
+            from visafree.regimes.index import markdown_index
+
+            print(markdown_index(regimes, builtin_files()))
+            return
         if as_json:
             print(json.dumps([regime_detail(r) for r in regimes.values()], ensure_ascii=False, indent=2))
             return
