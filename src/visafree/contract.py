@@ -11,7 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from visafree.engine import NO_REGIME, Answer, InputError, Note, Passport, Question, Regime, Resolution, Stay, resolve
+from visafree.engine import (
+    ERRORS, NO_REGIME, Answer, InputError, Note, Passport, Question, Regime, Resolution, Stay, input_error, resolve,
+)
 from visafree.engine.regime import PASSPORT_TYPES
 
 ERROR_CODES = (
@@ -38,27 +40,24 @@ def _date(value: Any, field: str, limits: Limits, required: bool = True) -> dt.d
     if value is None and not required:
         return None
     if value is None:
-        raise InputError("invalid_request", f"{field} is required", field)
+        raise input_error("invalid_request", ERRORS["required"], field, field=field)
     if not isinstance(value, str):
-        raise InputError("invalid_date", f"{field}: expected a date as YYYY-MM-DD, got {value!r}", field)
+        raise input_error("invalid_date", ERRORS["date_type"], field, field=field, value=repr(value))
     try:
         if len(value) != 10:
             raise ValueError
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError("invalid_date", f"{field}: {value!r} is not a date (YYYY-MM-DD)", field) from None
+        raise input_error("invalid_date", ERRORS["not_a_date"], field, field=field, value=repr(value)) from None
     if not limits.min_date <= day <= limits.max_date:
-        raise InputError(
-            "invalid_request",
-            f"{field}: {value} is outside the supported range {limits.min_date}..{limits.max_date}",
-            field,
-        )
+        raise input_error("invalid_request", ERRORS["date_range"], field, field=field, value=value,
+                          min=limits.min_date, max=limits.max_date)
     return day
 
 
 def _country(value: Any, field: str) -> str:
     if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()):
-        raise InputError("invalid_request", f"{field}: expected an ISO 3166-1 alpha-3 code such as KAZ, got {value!r}", field)
+        raise input_error("invalid_request", ERRORS["country"], field, field=field, value=repr(value))
     return value.upper()
 
 
@@ -66,17 +65,18 @@ def _stays(value: Any, field: str, limits: Limits, maximum: int) -> tuple[Stay, 
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise InputError("invalid_request", f"{field}: expected a list of {{entry, exit}}", field)
+        raise input_error("invalid_request", ERRORS["list_expected"], field, field=field)
     if len(value) > maximum:
-        raise InputError("invalid_request", f"{field}: {len(value)} items, at most {maximum} are accepted", field)
+        raise input_error("invalid_request", ERRORS["too_many"], field, field=field, count=len(value), max=maximum)
     stays = []
     for i, item in enumerate(value):
         where = f"{field}[{i}]"
         if not isinstance(item, dict):  # JSON objects; cheaper than an ABC check per stay
-            raise InputError("invalid_request", f"{where}: expected an object with entry and exit", where)
+            raise input_error("invalid_request", ERRORS["object_expected"], where, field=where)
         unknown = set(item) - {"entry", "exit"}
         if unknown:
-            raise InputError("invalid_request", f"{where}: unknown field(s) {', '.join(sorted(unknown))}", where)
+            raise input_error("invalid_request", ERRORS["unknown_fields_in"], where, field=where,
+                              names=", ".join(sorted(unknown)))
         stays.append(
             Stay(_date(item.get("entry"), f"{where}.entry", limits), _date(item.get("exit"), f"{where}.exit", limits, required=False))
         )
@@ -88,27 +88,29 @@ def parse_request(
 ) -> Question:
     """Turn a v1 request into a Question, or raise InputError naming the field."""
     if not isinstance(data, Mapping):
-        raise InputError("invalid_request", "the request must be a JSON object", None)
+        raise input_error("invalid_request", ERRORS["request_object"], None)
     unknown = set(data) - REQUEST_FIELDS
     if unknown:
-        raise InputError("invalid_request", f"unknown field(s): {', '.join(sorted(unknown))}", sorted(unknown)[0])
+        raise input_error("invalid_request", ERRORS["unknown_fields"], sorted(unknown)[0], names=", ".join(sorted(unknown)))
     # `regime` is optional: without it, every regime that applies is judged (RULES.md §4).
     regime_id = data.get("regime")
     if regime_id is not None and not isinstance(regime_id, str):
-        raise InputError("invalid_request", "regime: expected a regime id such as \"vn-kz\", or no regime", "regime")
+        raise input_error("invalid_request", ERRORS["regime_type"], "regime")
     if regime_id is not None and regime_id not in regimes:
-        raise InputError("unknown_regime", f"unknown regime {regime_id!r}; known: {', '.join(sorted(regimes))}", "regime")
+        raise input_error("unknown_regime", ERRORS["unknown_regime"], "regime", value=repr(regime_id),
+                          known=", ".join(sorted(regimes)))
     passport = None
     raw_passport = data.get("passport")
     if raw_passport is not None:
         if not isinstance(raw_passport, Mapping):
-            raise InputError("invalid_request", "passport: expected {type, expires}", "passport")
+            raise input_error("invalid_request", ERRORS["passport_object"], "passport")
         unknown = set(raw_passport) - {"type", "expires", "issued"}
         if unknown:
-            raise InputError("invalid_request", f"passport: unknown field(s) {', '.join(sorted(unknown))}", "passport")
+            raise input_error("invalid_request", ERRORS["unknown_fields_in"], "passport", field="passport",
+                              names=", ".join(sorted(unknown)))
         kind = raw_passport.get("type", "ordinary")
         if kind not in PASSPORT_TYPES:
-            raise InputError("invalid_request", f"passport.type: expected one of {', '.join(PASSPORT_TYPES)}", "passport.type")
+            raise input_error("invalid_request", ERRORS["passport_type"], "passport.type", allowed=list(PASSPORT_TYPES))
         passport = Passport(
             kind,
             _date(raw_passport.get("expires"), "passport.expires", limits),
@@ -116,7 +118,7 @@ def parse_request(
         )
     trip_days = data.get("trip_days")
     if trip_days is not None and (not isinstance(trip_days, int) or isinstance(trip_days, bool) or not 1 <= trip_days <= 100_000):
-        raise InputError("invalid_request", "trip_days: expected a whole number of days from 1 to 100000", "trip_days")
+        raise input_error("invalid_request", ERRORS["trip_days"], "trip_days")
     return Question(
         regime=regimes[regime_id] if regime_id is not None else None,
         nationality=_country(data.get("nationality"), "nationality"),
@@ -133,17 +135,22 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def render_note(note: Note, translate: Callable[[str], str] | None = None, format_value=None) -> dict:
+def render_note(note: Note, translate: Callable[[str], str] | None = None, format_value=None, plural=None,
+                names=None) -> dict:
     return {
         "rule": note.rule,
         "code": note.code,
-        "text": note.render(translate or (lambda s: s), format_value),
+        "text": note.render(translate or (lambda s: s), format_value, plural, names),
         "params": {k: (_iso(v) if isinstance(v, dt.date) else v) for k, v in note.params},
     }
 
 
-def render_answer(answer: Answer, translate: Callable[[str], str] | None = None, format_value=None) -> dict:
-    """The v1 response. Field names are fixed by the contract; extra fields are additive."""
+def render_answer(answer: Answer, translate: Callable[[str], str] | None = None, format_value=None, plural=None,
+                  names=None) -> dict:
+    """The v1 response. Field names are fixed by the contract; extra fields are additive.
+
+    `plural` is npgettext, `names(regime_id)` the display names of the regimes and of that regime's rules."""
+    named = names(answer.regime) if names else None
     body: dict[str, Any] = {
         "status": "ok",
         "regime": answer.regime,
@@ -167,7 +174,7 @@ def render_answer(answer: Answer, translate: Callable[[str], str] | None = None,
         ],
         "passport_judged": answer.passport_judged,
         "convention": {"entry_day_counts": answer.entry_day_counts},
-        "explanation": [render_note(n, translate, format_value) for n in answer.explanation],
+        "explanation": [render_note(n, translate, format_value, plural, named) for n in answer.explanation],
     }
     if answer.current_stay is not None:
         c = answer.current_stay
@@ -202,11 +209,13 @@ def _verdict_summary(answer: Answer) -> dict:
     }
 
 
-def render_resolution(resolution: Resolution, translate=None, format_value=None, lang: str | None = None) -> dict:
+def render_resolution(resolution: Resolution, translate=None, format_value=None, lang: str | None = None, plural=None,
+                      names=None) -> dict:
     """The v1 response of a resolved question: the chosen regime's answer, plus `resolution`
     {requested, applicable, chosen, why, alternatives}; `status: no_regime` when none covers."""
     judged = resolution.judged
-    notes = [render_note(n, translate, format_value) for n in resolution.notes]
+    named = names(None) if names else None
+    notes = [render_note(n, translate, format_value, plural, named) for n in resolution.notes]
     block = {
         "requested": resolution.requested,
         "applicable": list(resolution.applicable),
@@ -222,7 +231,7 @@ def render_resolution(resolution: Resolution, translate=None, format_value=None,
         question = resolution.question
         return {"status": NO_REGIME, "regime": None, "resolution": block, "on": _iso(question.on),
                 "nationality": question.nationality, "destination": question.destination, "explanation": notes}
-    body = render_answer(judged[0].answer, translate, format_value)
+    body = render_answer(judged[0].answer, translate, format_value, plural, names)
     body["regime_title"] = block["chosen_title"]
     body["nationality"], body["destination"] = resolution.question.nationality, resolution.question.destination
     body["resolution"] = block
@@ -236,7 +245,7 @@ def render_error(error: InputError) -> dict:
 
 
 def run_check(data: Any, regimes: Mapping[str, Regime], limits: Limits = DEFAULT_LIMITS, translate=None,
-              format_value=None, lang: str | None = None) -> dict:
+              format_value=None, lang: str | None = None, plural=None, names=None) -> dict:
     """Request JSON in, response JSON out; raises InputError for a bad request."""
     question = parse_request(data, regimes, limits)
-    return render_resolution(resolve(list(regimes.values()), question), translate, format_value, lang)
+    return render_resolution(resolve(list(regimes.values()), question), translate, format_value, lang, plural, names)

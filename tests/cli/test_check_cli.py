@@ -46,7 +46,8 @@ def test_stdin_and_readable_output():
     result = run("check", "-", stdin=json.dumps(KAZAKH_TOURIST))
     assert result.returncode == 0, result.stderr
     assert "Leave by" in result.stdout and "August 30, 2024" in result.stdout
-    assert "Explanation" in result.stdout and "R3" in result.stdout
+    # Rules are named by their titles, not by their ids (issue 12).
+    assert "Explanation" in result.stdout and "At most 30 days per stay" in " ".join(result.stdout.split())
 
 
 def test_readable_output_in_russian():

@@ -62,11 +62,11 @@ def test_switch_to_vietnamese_and_russian(new_page, shots):
     expect(page.locator("#leave-by")).to_have_text("March 30, 2025")
 
     page.select_option("#lang", "vi")
-    expect(page.locator("h1")).to_have_text("Tính ngày lưu trú miễn thị thực")
-    expect(page.locator("#leave-by")).to_have_text("30 tháng 3, 2025")
-    expect(page.locator("#status")).to_contain_text("Đang ở trong nước")
-    expect(page.locator('#planned-reasons li[data-reason="per_stay_limit"]')).to_have_text("giới hạn cho mỗi lần lưu trú")
-    expect(page.locator("#explanation")).to_contain_text("Phải xuất cảnh muộn nhất vào 30 tháng 3, 2025")
+    expect(page.locator("h1")).to_have_text("Tính thời hạn tạm trú miễn thị thực")
+    expect(page.locator("#leave-by")).to_have_text("ngày 30 tháng 3 năm 2025")
+    expect(page.locator("#status")).to_contain_text("Đang ở nước sở tại")
+    expect(page.locator('#planned-reasons li[data-reason="per_stay_limit"]')).to_have_text("giới hạn thời hạn mỗi lần tạm trú")
+    expect(page.locator("#explanation")).to_contain_text("Phải xuất cảnh chậm nhất vào ngày 30 tháng 3 năm 2025")
     assert page.evaluate("document.documentElement.lang") == "vi"
     page.screenshot(path=str(shots / "3-vietnamese.png"), full_page=True)
 

@@ -23,7 +23,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from visafree.contract import Limits, render_error, run_check
-from visafree.engine import InputError
+from visafree.engine import ERRORS, InputError, input_error
 from visafree.engine.regime import Regime
 from visafree.regimes import regime_detail, regime_summary
 from visafree.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, negotiate, translator
@@ -49,8 +49,28 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status)
+def _error(status: int, code: str, message: str, field: str | None = None, lang: str | None = None,
+           template: str | None = None, /, **params: Any) -> JSONResponse:
+    """A refusal; `message` is English, said in `lang` from its `template` and `params` (gettext msgids)."""
+    return _refusal(status, InputError(code, message, field, template, params), lang)
+
+
+def _refusal(status: int, err: InputError, lang: str | None, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The contract's error body with `message` in the reader's language, answered with Content-Language."""
+    chosen = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    body = render_error(err)
+    if chosen != DEFAULT_LANGUAGE:
+        body["error"]["message"] = translator(chosen).error_message(err)
+    return JSONResponse(body, status_code=status, headers={**(headers or {}), "Content-Language": chosen})
+
+
+def _error_language(scope) -> str:
+    """The language of an error: ?lang= when it is one of ours, else Accept-Language, else English."""
+    query = dict(part.partition("=")[::2] for part in scope.get("query_string", b"").decode("latin-1").split("&"))
+    if query.get("lang") in LANGUAGES:
+        return query["lang"]
+    header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"), None)
+    return negotiate(header)
 
 
 class BodyLimit:
@@ -68,14 +88,16 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         def too_large():
-            return _error(413, "request_too_large", f"the request body is larger than {self.max_bytes} bytes")
+            return _error(413, "request_too_large", f"the request body is larger than {self.max_bytes} bytes", None,
+                          _error_language(scope), "the request body is larger than {max} bytes", max=self.max_bytes)
 
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    return await _error(400, "invalid_request", "invalid Content-Length")(scope, receive, send)
+                    return await _error(400, "invalid_request", "invalid Content-Length", None, _error_language(scope),
+                                        "invalid Content-Length")(scope, receive, send)
                 if declared > self.max_bytes:
                     return await too_large()(scope, receive, send)
         chunks, size, more = [], 0, True
@@ -130,7 +152,7 @@ def _check(data: Any, regimes: Mapping[str, Regime], limits: Limits, lang: str |
     if lang is None:
         return run_check(data, regimes, limits)
     t = translator(lang)
-    body = run_check(data, regimes, limits, t.gettext, t.format_value, t.lang)
+    body = run_check(data, regimes, limits, t.gettext, t.format_value, t.lang, t.npgettext, t.namer(regimes))
     body["display"] = _display(body, t)
     return body
 
@@ -138,8 +160,8 @@ def _check(data: Any, regimes: Mapping[str, Regime], limits: Limits, lang: str |
 def _parse_query_stay(text: str, index: int) -> dict:
     entry, sep, exit_ = text.partition("/")
     if not sep:
-        raise InputError("invalid_request", f"stay[{index}]: expected ENTRY/EXIT or ENTRY/ (still there), got {text!r}",
-                         f"stays[{index}]")
+        raise input_error("invalid_request", "{field}: expected ENTRY/EXIT or ENTRY/ (still there), got {value}",
+                          f"stays[{index}]", field=f"stays[{index}]", value=repr(text))
     return {"entry": entry, "exit": exit_ or None}
 
 
@@ -224,18 +246,18 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         # per request than the engine on a short history. It is documented via openapi_extra.
         lang = request.query_params.get("lang")
         if lang is not None and lang not in LANGUAGES:
-            return _error(422, "invalid_request", f"lang: expected one of {', '.join(LANGUAGES)}", "lang")
+            return _error(422, "invalid_request", f"lang: expected one of {', '.join(LANGUAGES)}", "lang",
+                          _error_language(request.scope), "lang: expected one of {known}", known=", ".join(LANGUAGES))
         raw = await request.body()
+        chosen = _lang(request, lang)
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):
-            return JSONResponse(render_error(InputError("invalid_request", "the body must be a JSON object", None)),
-                                status_code=422)
-        chosen = _lang(request, lang)
+            return _refusal(422, input_error("invalid_request", ERRORS["request_object"], None), chosen)
         try:
             body = _check(data, regimes, limits, chosen)
         except InputError as err:
-            return JSONResponse(render_error(err), status_code=422)
+            return _refusal(422, err, chosen)
         # Bypass response_model validation: the contract renders the body, the model documents it.
         return JSONResponse(body, headers={"Content-Language": chosen or DEFAULT_LANGUAGE})
 
@@ -252,10 +274,11 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
                 response_model=models.RegimeDetail,
                 responses={200: {"content": {"application/json": {"example": next(iter(details.values()), {})}}},
                            404: {"model": models.ErrorResponse, "description": "No such regime"}})
-    async def get_regime(regime_id: str) -> Response:
+    async def get_regime(request: Request, regime_id: str) -> Response:
         if regime_id not in details:
-            return _error(404, "unknown_regime", f"unknown regime {regime_id!r}; known: {', '.join(sorted(details))}",
-                          "regime_id")
+            err = input_error("unknown_regime", ERRORS["unknown_regime"], "regime_id", value=repr(regime_id),
+                              known=", ".join(sorted(details)))
+            return _refusal(404, err, _error_language(request.scope))
         return JSONResponse(details[regime_id])
 
     @router.get(
@@ -280,7 +303,9 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
     ) -> Response:
         if len(stay) > MAX_QUERY_STAYS:
             return _error(422, "invalid_request", f"stay: {len(stay)} given, at most {MAX_QUERY_STAYS} in a URL; "
-                          "use POST /api/v1/check for longer histories", "stays")
+                          "use POST /api/v1/check for longer histories", "stays", _lang(request, lang),
+                          "stay: {count} given, at most {max} in a URL; use POST /api/v1/check for longer histories",
+                          count=len(stay), max=MAX_QUERY_STAYS)
         chosen = _lang(request, lang) or DEFAULT_LANGUAGE
         try:
             data: dict[str, Any] = {
@@ -293,7 +318,7 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
                 data["trip_days"] = trip_days
             body = _check(data, regimes, limits, chosen)
         except InputError as err:
-            return JSONResponse(render_error(err), status_code=422)
+            return _refusal(422, err, chosen)
         key = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
         return Response(_ics(body, translator(chosen), key), media_type="text/calendar; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="visafree.ics"',
@@ -305,9 +330,11 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
                     "lang": "vi", "languages": list(LANGUAGES),
                     "messages": {"Leave by": "Xuất cảnh muộn nhất", "reason.window_limit": "giới hạn số ngày trong khoảng thời gian xét"}}}}},
                            404: {"model": models.ErrorResponse, "description": "Unsupported language"}})
-    async def messages(lang: str) -> Response:
+    async def messages(request: Request, lang: str) -> Response:
         if lang not in LANGUAGES:
-            return _error(404, "not_found", f"unsupported language {lang!r}; expected one of {', '.join(LANGUAGES)}", "lang")
+            return _error(404, "not_found", f"unsupported language {lang!r}; expected one of {', '.join(LANGUAGES)}", "lang",
+                          _error_language(request.scope), "unsupported language {value}; expected one of {known}",
+                          value=repr(lang), known=", ".join(LANGUAGES))
         return JSONResponse({"lang": lang, "languages": list(LANGUAGES), "messages": dict(catalogue(lang))},
                             headers={"Cache-Control": "public, max-age=300"})
 
@@ -429,13 +456,15 @@ def create_app(
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body", "header")]
         field = ".".join(loc) or None
-        return _error(422, "invalid_request", f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
+        return _error(422, "invalid_request", f"{field or 'request'}: {first.get('msg', 'invalid')}", field,
+                      _error_language(request.scope), "{field}: {reason}", field=field, reason=first.get("msg", "invalid"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(exc.status_code, "invalid_request")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail), "field": None}},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        # No template: a translated answer says the code's own title ("error.not_found").
+        return _refusal(exc.status_code, InputError(code, str(exc.detail), None), _error_language(request.scope),
+                        getattr(exc, "headers", None))
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from visafree.contract import parse_request, render_error, render_resolution, run_check
-from visafree.engine import NO_REGIME, Answer, InputError, RegimeError, Resolution, applicable, resolve
+from visafree.engine import MESSAGES, NO_REGIME, Answer, InputError, RegimeError, Resolution, applicable, input_error, resolve
 from visafree.regimes import regime_catalogue, regime_detail
 
 #: Exit status of `visafree check` when no visa-free regime covers the traveller: the answer
@@ -26,6 +28,19 @@ console = Console()
 err_console = Console(stderr=True)
 
 LANG_HELP = "Language of the answer: vi, en, ru or kk."
+LANGUAGES = ("vi", "en", "ru", "kk")
+
+#: English templates of the CLI's own input errors (gettext msgids, like visafree.engine.ERRORS).
+CLI_ERRORS = {
+    "span": "{option} #{number}: expected ENTRY:EXIT or ENTRY: (still there), got {value}",
+    "read": "cannot read {source}: {reason}",
+    "utf8": "{source} is not UTF-8 text",
+    "json": "{source}: not valid JSON ({reason} at line {line}, column {column})",
+    "batch_json": "line {line}: not valid JSON ({reason})",
+    "need_input": "give REQUEST.json (or -), or --from and --to with your stays",
+    "regime_file": "regime file: {reason}",
+    "from_to": "--from and --to go together",
+}
 
 
 def _translator(lang: str):
@@ -38,12 +53,19 @@ def _translator(lang: str):
 
 
 class _Words:
+    """The CLI's texts in one language: labels, dates, plural phrases, regime titles, errors."""
+
     def __init__(self, lang: str):
+        self.lang = lang
         self.t = _translator(lang)
 
     def __call__(self, msgid: str, **params: Any) -> str:
         text = self.t.gettext(msgid) if self.t else msgid
         return text.format(**params) if params else text
+
+    def plural(self, singular: str, plural: str, n: int, context: str = "label") -> str:
+        text = self.t.npgettext(context, singular, plural, n) if self.t else (singular if n == 1 else plural)
+        return text.format(n=n)
 
     def date(self, day: dt.date | str | None) -> str:
         if day is None:
@@ -52,30 +74,54 @@ class _Words:
             day = dt.date.fromisoformat(day)
         return self.t.format_date(day) if self.t else day.isoformat()
 
-    @property
-    def translate(self):
-        return self.t.gettext if self.t else None
+    def title(self, item: Any) -> str:
+        return self.t.title(item) if self.t else item.title
 
-    @property
-    def format_value(self):
-        return self.t.format_value if self.t else None
+    def country(self, code: str) -> str:
+        return self.t.country(code) if self.t else code
+
+    def error(self, error: InputError) -> str:
+        return self.t.error_message(error) if self.t else error.message
+
+    def render(self, resolution: Resolution, regimes) -> dict:
+        """The v1 body with every text in this language (regimes and rules named by title)."""
+        if not self.t:
+            return render_resolution(resolution)
+        return render_resolution(resolution, self.t.gettext, self.t.format_value, self.lang, self.t.npgettext,
+                                 self.t.namer(regimes))
 
 
-def _fail(error: InputError | RegimeError, as_json: bool) -> None:
+def _words(lang: str, as_json: bool) -> _Words:
+    """_Words for --lang, or a clear error naming the languages there are (never a traceback)."""
+    if lang not in LANGUAGES:
+        _fail(InputError("invalid_request", f"--lang: unsupported language {lang!r}; expected one of {', '.join(LANGUAGES)}",
+                         "lang"), as_json, _Words("en"))
+    return _Words(lang)
+
+
+def _fail(error: InputError | RegimeError, as_json: bool, w: _Words | None = None) -> None:
+    w = w or _Words("en")
     if isinstance(error, RegimeError):
-        error = InputError("unknown_regime", str(error), "regime_file")
+        error = input_error("unknown_regime", CLI_ERRORS["regime_file"], "regime_file", reason=str(error))
+    message = w.error(error)
     if as_json:
-        print(json.dumps(render_error(error), ensure_ascii=False))
-    where = f" ({error.field})" if error.field else ""
-    err_console.print(f"[bold red]error[/] {error.code}{where}: {error.message}", highlight=False)
+        out = render_error(error)
+        out["error"]["message"] = message
+        print(json.dumps(out, ensure_ascii=False))
+    if w.lang == "en":
+        where = f" ({error.field})" if error.field else ""
+        err_console.print(f"[bold red]error[/] {escape(error.code + where)}: {escape(message)}", highlight=False)
+    else:  # the message names the field in the reader's words; the code stays for scripts
+        err_console.print(f"[bold red]{escape(w('Error'))}[/] {escape(f'[{error.code}]')}: {escape(message)}",
+                          highlight=False)
     raise typer.Exit(2)
 
 
 def _span(value: str, option: str, index: int) -> dict:
     entry, sep, exit_ = value.partition(":")
     if not sep:
-        raise InputError("invalid_request", f"{option} #{index + 1}: expected ENTRY:EXIT or ENTRY: (still there), got {value!r}",
-                         f"{option.lstrip('-')}[{index}]")
+        raise input_error("invalid_request", CLI_ERRORS["span"], f"{option.lstrip('-')}[{index}]", option=option,
+                          number=index + 1, value=repr(value))
     return {"entry": entry.strip(), "exit": exit_.strip() or None}
 
 
@@ -101,14 +147,14 @@ def _read_json(source: str) -> Any:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError("invalid_request", f"cannot read {source}: {exc.strerror}", "request") from None
+        raise input_error("invalid_request", CLI_ERRORS["read"], "request", source=source, reason=exc.strerror) from None
     except UnicodeDecodeError:
-        raise InputError("invalid_request", f"{source} is not UTF-8 text", "request") from None
+        raise input_error("invalid_request", CLI_ERRORS["utf8"], "request", source=source) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError("invalid_request", f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                         "request") from None
+        raise input_error("invalid_request", CLI_ERRORS["json"], "request", source=source, reason=exc.msg,
+                          line=exc.lineno, column=exc.colno) from None
 
 
 def _run_batch(source: str, regimes) -> None:
@@ -121,7 +167,8 @@ def _run_batch(source: str, regimes) -> None:
                 try:
                     data = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise InputError("invalid_request", f"line {number}: not valid JSON ({exc.msg})", "request") from None
+                    raise input_error("invalid_request", CLI_ERRORS["batch_json"], "request", line=number,
+                                      reason=exc.msg) from None
                 out = run_check(data, regimes)
             except InputError as error:
                 out = render_error(error)
@@ -196,17 +243,18 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
         status.add_row(Text(w("Overstay"), style="bold red"), Text(str(answer.overstay_days), style="bold red"))
     if answer.earliest_entry:
         e = answer.earliest_entry
-        status.add_row(w("Earliest start of a {trip_days}-day trip", trip_days=e.trip_days),
+        status.add_row(w.plural("Earliest start of a {n}-day trip", "Earliest start of a {n}-day trip", e.trip_days),
                        Text(w.date(e.date), style="bold green") if e.date else
                        Text(", ".join(w(f"reason.{r}") for r in e.reasons), style="red"))
     border = "red" if answer.overstay_days else "green"
-    console.print(Panel(status, title=f"visafree · {answer.regime} · {w.date(answer.on)}", border_style=border))
+    # The regime is named by its title in the first row, never by its id (issue 12).
+    console.print(Panel(status, title=f"visafree · {w.date(answer.on)}", border_style=border))
     if answer.window_start is not None:
         console.print(Panel(_timeline(answer, request, w), title=w("Window"), border_style="dim"))
     if answer.planned:
         plan = Table(title=w("Planned trips"), show_lines=False)
-        for column in ("entry", "exit", "verdict", "latest exit"):
-            plan.add_column(column)
+        for column in ("Entry", "Exit", "Verdict", "Latest exit"):
+            plan.add_column(w(column))
         for p in answer.planned:
             verdict = Text(w("Allowed"), style="green") if p.ok else Text(
                 w("Not allowed") + ": " + ", ".join(w(f"reason.{r}") for r in p.reasons), style="red")
@@ -218,39 +266,61 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
         console.print(Text(f"  • {item['text']}", style=style))
 
 
-def install(app: typer.Typer) -> None:
-    @app.command("check")
+def _help_language(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The language of --help: --lang on the command line, else VISAFREE_LANG, else the locale.
+
+    Typer reads help texts when the command is defined, before it parses options, so the
+    language is looked up here from the raw command line and the environment."""
+    argv = sys.argv[1:] if argv is None else argv
+    environ = os.environ if environ is None else environ
+    for i, arg in enumerate(argv):
+        value = arg.partition("=")[2] if arg.startswith("--lang=") else argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if value in LANGUAGES:
+            return value
+    for name in ("VISAFREE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        primary = environ.get(name, "").split(".")[0].split("_")[0].split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return "en"
+
+
+def install(app: typer.Typer, help_lang: str | None = None) -> None:
+    h = _Words(help_lang or _help_language())
+    # Typer's own panel titles are module settings (set back to English for an English help);
+    # Click's "Usage:" and "Show this message and exit." stay as Click writes them.
+    import typer.rich_utils as panels
+
+    panels.ARGUMENTS_PANEL_TITLE, panels.OPTIONS_PANEL_TITLE, panels.COMMANDS_PANEL_TITLE = (
+        h("Arguments"), h("Options"), h("Commands"))
+
+    @app.command("check", help=h("May I enter, until when may I stay, when can I come back?") + "\n\n"
+                 "visafree check --from KAZ --to VNM --stay 2024-06-01:2024-06-20 --stay 2024-08-01: --on 2024-08-15 "
+                 "--plan 2024-10-01:2024-10-20 --trip-days 14\n\n"
+                 + h("Exit status: 0 answered, 2 bad input, 3 no visa-free regime covers the traveller."))
     def check_command(
-        request_file: Optional[str] = typer.Argument(None, metavar="REQUEST.json", help="A v1 request as JSON, or - for stdin."),
-        as_json: bool = typer.Option(False, "--json", help="Print the v1 JSON response."),
-        batch: bool = typer.Option(False, "--batch", help="JSON Lines in (file or stdin), one JSON line out per request."),
-        regime: Optional[str] = typer.Option(None, "--regime", help="Regime id (see `visafree regimes`); default: every regime that applies, the most favourable first."),
-        nationality: Optional[str] = typer.Option(None, "--from", help="Nationality, ISO 3166-1 alpha-3 (e.g. KAZ)."),
-        destination: Optional[str] = typer.Option(None, "--to", help="Destination, ISO 3166-1 alpha-3 (e.g. VNM)."),
-        stays: list[str] = typer.Option([], "--stay", help="A past stay ENTRY:EXIT, or ENTRY: if still there. Repeatable."),
-        on: Optional[str] = typer.Option(None, "--on", help="Reference date (default: today)."),
-        plans: list[str] = typer.Option([], "--plan", help="A planned trip ENTRY:EXIT. Repeatable."),
-        trip_days: Optional[int] = typer.Option(None, "--trip-days", help="Find the earliest start of a trip this long."),
-        passport_expires: Optional[str] = typer.Option(None, "--passport-expires", help="Passport expiry date."),
-        passport_type: str = typer.Option("ordinary", "--passport-type", help="ordinary, diplomatic or service."),
-        regime_files: list[Path] = typer.Option([], "--regime-file", help="Add a regime from your own TOML file."),
-        lang: str = typer.Option("en", "--lang", help=LANG_HELP),
+        request_file: Optional[str] = typer.Argument(None, metavar="REQUEST.json", help=h("A v1 request as JSON, or - for stdin.")),
+        as_json: bool = typer.Option(False, "--json", help=h("Print the v1 JSON response.")),
+        batch: bool = typer.Option(False, "--batch", help=h("JSON Lines in (file or stdin), one JSON line out per request.")),
+        regime: Optional[str] = typer.Option(None, "--regime", help=h("Regime id (see `visafree regimes`); default: every regime that applies, the most favourable first.")),
+        nationality: Optional[str] = typer.Option(None, "--from", help=h("Nationality, ISO 3166-1 alpha-3 (e.g. KAZ).")),
+        destination: Optional[str] = typer.Option(None, "--to", help=h("Destination, ISO 3166-1 alpha-3 (e.g. VNM).")),
+        stays: list[str] = typer.Option([], "--stay", help=h("A past stay ENTRY:EXIT, or ENTRY: if still there. Repeatable.")),
+        on: Optional[str] = typer.Option(None, "--on", help=h("Reference date (default: today).")),
+        plans: list[str] = typer.Option([], "--plan", help=h("A planned trip ENTRY:EXIT. Repeatable.")),
+        trip_days: Optional[int] = typer.Option(None, "--trip-days", help=h("Find the earliest start of a trip this long.")),
+        passport_expires: Optional[str] = typer.Option(None, "--passport-expires", help=h("Passport expiry date.")),
+        passport_type: str = typer.Option("ordinary", "--passport-type", help=h("ordinary, diplomatic or service.")),
+        regime_files: list[Path] = typer.Option([], "--regime-file", help=h("Add a regime from your own TOML file.")),
+        lang: str = typer.Option("en", "--lang", help=h(LANG_HELP)),
     ) -> None:
-        """May I enter, until when may I stay, when can I come back?
-
-        Example: visafree check --from KAZ --to VNM --stay 2024-06-01:2024-06-20
-        --stay 2024-08-01: --on 2024-08-15 --plan 2024-10-01:2024-10-20 --trip-days 14
-
-        Exit status: 0 answered, 2 bad input, 3 no visa-free regime covers the traveller.
-        """
+        w = _words(lang, as_json)
         try:
             regimes = regime_catalogue(regime_files)
         except RegimeError as error:
-            _fail(error, as_json)
+            _fail(error, as_json, w)
         if batch:
             _run_batch(request_file or "-", regimes)
             return
-        w = _Words(lang)
         try:
             if request_file is not None:
                 request = _read_json(request_file)
@@ -258,15 +328,14 @@ def install(app: typer.Typer) -> None:
                 request = _request_from_flags(regime, nationality, destination, stays, on, plans, trip_days,
                                               passport_expires, passport_type)
             else:
-                raise InputError("invalid_request", "give REQUEST.json (or -), or --from and --to with your stays",
-                                 "nationality" if not nationality else "destination")
+                raise input_error("invalid_request", CLI_ERRORS["need_input"], "nationality" if not nationality else "destination")
             resolution: Resolution = resolve(list(regimes.values()), parse_request(request, regimes))
         except InputError as error:
-            _fail(error, as_json)
+            _fail(error, as_json, w)
         if as_json:
             print(json.dumps(render_resolution(resolution), ensure_ascii=False, indent=2))
         else:
-            body = render_resolution(resolution, w.translate, w.format_value, lang)
+            body = w.render(resolution, regimes)
             if resolution.answer is None:
                 _print_no_regime(body, w)
             else:
@@ -274,41 +343,40 @@ def install(app: typer.Typer) -> None:
         if resolution.chosen is None:
             raise typer.Exit(EXIT_NO_REGIME)
 
-    @app.command("regimes")
+    @app.command("regimes", help=h("List the regimes with their rules, parameters and legal sources.") + "\n\n"
+                 + h("With --from and --to: only those that apply to that traveller on --on, e.g.")
+                 + "\nvisafree regimes --from KAZ --to VNM --on 2025-06-01")
     def regimes_command(
-        as_json: bool = typer.Option(False, "--json", help="Print the regimes as JSON."),
-        regime_files: list[Path] = typer.Option([], "--regime-file", help="Add a regime from your own TOML file."),
-        nationality: Optional[str] = typer.Option(None, "--from", help="Only regimes covering this nationality (ISO alpha-3)."),
-        destination: Optional[str] = typer.Option(None, "--to", help="... entering this destination (ISO alpha-3)."),
-        on: Optional[str] = typer.Option(None, "--on", help="... on this date (default: today)."),
-        passport_type: Optional[str] = typer.Option(None, "--passport-type", help="... for this passport type."),
-        markdown: bool = typer.Option(False, "--markdown", help="Print the index table of docs/regimes.md."),
+        as_json: bool = typer.Option(False, "--json", help=h("Print the regimes as JSON.")),
+        regime_files: list[Path] = typer.Option([], "--regime-file", help=h("Add a regime from your own TOML file.")),
+        nationality: Optional[str] = typer.Option(None, "--from", help=h("Only regimes covering this nationality (ISO alpha-3).")),
+        destination: Optional[str] = typer.Option(None, "--to", help=h("... entering this destination (ISO alpha-3).")),
+        on: Optional[str] = typer.Option(None, "--on", help=h("... on this date (default: today).")),
+        passport_type: Optional[str] = typer.Option(None, "--passport-type", help=h("... for this passport type.")),
+        lang: str = typer.Option("en", "--lang", help=h(LANG_HELP)),
+        markdown: bool = typer.Option(False, "--markdown", help=h("Print the index table of docs/regimes.md.")),
     ) -> None:
-        """List the regimes with their rules, parameters and legal sources.
-
-        With --from and --to: only those that apply to that traveller on --on, e.g.
-        visafree regimes --from KAZ --to VNM --on 2025-06-01
-        """
+        w = _words(lang, as_json)
         try:
             regimes = regime_catalogue(regime_files)
             if nationality or destination:
                 if not (nationality and destination):
-                    raise InputError("invalid_request", "--from and --to go together", "nationality" if not nationality else "destination")
+                    raise input_error("invalid_request", CLI_ERRORS["from_to"], "nationality" if not nationality else "destination")
                 # Validated as the check contract validates them, so the errors read the same.
                 question = parse_request({"nationality": nationality, "destination": destination,
                                           "on": on or dt.date.today().isoformat()}, regimes)
                 found = applicable(regimes.values(), question.nationality, question.destination, question.on, passport_type)
                 regimes = {r.id: r for r in found}
                 if not found:
-                    message = (f"no visa-free regime known for {question.nationality} entering {question.destination} "
-                               f"on {question.on}: a visa or permit is needed")
                     if as_json:
                         print(json.dumps([], ensure_ascii=False))
                     else:
-                        console.print(f"[bold yellow]{NO_REGIME}[/]: {message}", highlight=False)
+                        message = w(MESSAGES["no_regime"], nationality=w.country(question.nationality),
+                                    destination=w.country(question.destination), date=w.date(question.on))
+                        console.print(Text(f"{NO_REGIME}: {message}", style="bold yellow"))
                     raise typer.Exit(EXIT_NO_REGIME)
         except (RegimeError, InputError) as error:
-            _fail(error, as_json)
+            _fail(error, as_json, w)
         if markdown:
             from visafree.regimes import builtin_files
             from visafree.regimes.index import markdown_index
@@ -319,18 +387,27 @@ def install(app: typer.Typer) -> None:
             print(json.dumps([regime_detail(r) for r in regimes.values()], ensure_ascii=False, indent=2))
             return
         for regime in regimes.values():
-            summary = regime_detail(regime)
-            table = Table(title=f"{regime.id} — {regime.title}", caption=regime.source, show_lines=True)
-            table.add_column("rule")
-            table.add_column("what")
-            table.add_column("parameters")
-            table.add_column("source")
-            for rule in summary["rules"]:
-                params = "\n".join(f"{p['name']} = {p['values'][-1]['value']}" for p in summary["parameters"]
-                                   if p["rule"] == rule["id"])
-                table.add_row(rule["id"], rule["title"], params, rule["citation"])
-            console.print(table)
-            covered = "; ".join(f"{', '.join(c['nationalities'])} → {', '.join(c['destinations'])}" for c in summary["coverage"])
-            force = "; ".join(f"{p['since']} – {p['until'] or '…'} ({p['source']})" for p in summary["in_force"])
-            console.print(f"  covers: {covered}\n  in force: {force}\n")
+            _print_regime(regime, w)
 
+
+def _print_regime(regime, w: _Words) -> None:
+    """One regime as a reader sees it: its title and its rules' titles in her language; the legal
+    citations and parameter names stay as the law and the data write them."""
+    summary = regime_detail(regime)
+    # The id is what --regime takes; the reader is shown the title.
+    table = Table(title=w.title(regime), caption=f"--regime {regime.id} · {regime.source}", show_lines=True)
+    for column in ("Rule", "Content", "Parameters", "Source"):
+        table.add_column(w(column))
+    rules = regime.rules
+    for rule in summary["rules"]:
+        params = "\n".join(f"{p['name']} = {p['values'][-1]['value']}" for p in summary["parameters"]
+                           if p["rule"] == rule["id"])
+        table.add_row(rule["id"], w.title(rules[rule["id"]]), params, rule["citation"])
+    console.print(table)
+    covered = "; ".join(f"{', '.join(w.country(c) for c in cov['nationalities'])} → "
+                        f"{', '.join(w.country(c) for c in cov['destinations'])}" for cov in summary["coverage"])
+    force = "; ".join(
+        (w("from {since} to {until}", since=w.date(p["since"]), until=w.date(p["until"])) if p["until"]
+         else w("from {since}, without end date", since=w.date(p["since"]))) + f" ({p['source']})"
+        for p in summary["in_force"])
+    console.print(f"  {w('Covers')}: {covered}\n  {w('In force')}: {force}\n")

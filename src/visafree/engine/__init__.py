@@ -10,9 +10,9 @@ Installed with a C compiler at hand, the same source runs compiled by mypyc (see
 from .check import (
     ENTRY_REASONS, NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT,
     WINDOW_LIMIT, Answer, CurrentStay, EarliestEntry, EntryVerdict, InputError, Passport, Question,
-    Stay, StayReport, Violation, add_months, check, earliest_entry, judge_entry,
+    Stay, StayReport, Violation, add_months, check, earliest_entry, input_error, judge_entry,
 )
-from .explain import MESSAGES, Note
+from .explain import COUNTS, ERRORS, MESSAGES, Note
 from .presence import Presence
 from .regime import Regime, RegimeError, RuleSet, parse_regime
 from .resolve import NO_REGIME, Judged, Resolution, applicable, preference, resolve
@@ -23,9 +23,10 @@ from . import presence as _presence_module
 COMPILED: bool = not (_presence_module.__file__ or "").endswith(".py")
 
 __all__ = [
-    "COMPILED", "ENTRY_REASONS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
+    "COMPILED", "COUNTS", "ENTRY_REASONS", "ERRORS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
     "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
     "InputError", "MESSAGES", "Note", "Passport", "Presence", "Question", "Regime", "RegimeError",
     "RuleSet", "Stay", "StayReport", "Violation", "add_months", "check", "earliest_entry",
-    "judge_entry", "parse_regime", "NO_REGIME", "Judged", "Resolution", "applicable", "preference", "resolve",
+    "input_error", "judge_entry", "parse_regime", "NO_REGIME", "Judged", "Resolution", "applicable", "preference",
+    "resolve",
 ]

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
-from .explain import Note, note
+from .explain import ERRORS, Note, error_text, note
 from .presence import Presence, first_true
 from .regime import Regime, RuleSet
 
@@ -38,11 +38,21 @@ ENTRY_REASONS = (NOT_IN_FORCE, NATIONALITY, PASSPORT_TYPE, PASSPORT_VALIDITY)
 class InputError(ValueError):
     """Input the engine refuses to guess about. `code` is a v1 error code, `field` a JSON path."""
 
-    def __init__(self, code: str, message: str, field: str | None = None):
+    def __init__(self, code: str, message: str, field: str | None = None,
+                 template: str | None = None, params: dict[str, Any] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        # The English template of `message` and its values, so that a shell can say the same in
+        # the reader's language (gettext msgid = template); None for a message written whole.
+        self.template = template
+        self.params: dict[str, Any] = params or {}
+
+
+def input_error(code: str, template: str, field: str | None, /, **params: Any) -> InputError:
+    """An InputError whose English message is `template` (an ERRORS value) filled with `params`."""
+    return InputError(code, error_text(template, params), field, template, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,12 +255,8 @@ def _validate_any_order(question: Question, on: int) -> tuple[list[int], list[in
         spans.append((entry_day.toordinal(), on if exit_day is None else exit_day.toordinal(), i))
     open_stays = [i for i, s in enumerate(question.stays) if s.exit is None]
     if len(open_stays) > 1:
-        raise InputError(
-            "multiple_open_stays",
-            f"stays[{open_stays[0]}] and stays[{open_stays[1]}] both have no exit; "
-            "only the latest stay may still be going on",
-            f"stays[{open_stays[1]}].exit",
-        )
+        raise input_error("multiple_open_stays", ERRORS["multiple_open_stays"], f"stays[{open_stays[1]}].exit",
+                          field=f"stays[{open_stays[0]}]", other_field=f"stays[{open_stays[1]}]")
     spans.sort()
     _check_overlaps(spans, "stays", question.stays)
     return [e for e, _, _ in spans], [last for _, last, _ in spans], [i for _, _, i in spans]
@@ -259,21 +265,13 @@ def _validate_any_order(question: Question, on: int) -> tuple[list[int], list[in
 def _refuse_stay(question: Question, i: int) -> None:
     stay = question.stays[i]
     if stay.exit is not None and stay.exit < stay.entry:
-        raise InputError("exit_before_entry", f"stays[{i}]: exit {stay.exit} is before entry {stay.entry}",
-                         f"stays[{i}].exit")
+        raise input_error("exit_before_entry", ERRORS["exit_before_entry"], f"stays[{i}].exit",
+                          field=f"stays[{i}]", exit=stay.exit, entry=stay.entry)
     if stay.entry > question.on:
-        raise InputError(
-            "invalid_request",
-            f"stays[{i}]: entry {stay.entry} is after the reference date {question.on}; "
-            "future trips belong in 'planned'",
-            f"stays[{i}].entry",
-        )
-    raise InputError(
-        "invalid_request",
-        f"stays[{i}]: exit {stay.exit} is after the reference date {question.on}; "
-        "leave exit empty for a stay that is still going on",
-        f"stays[{i}].exit",
-    )
+        raise input_error("invalid_request", ERRORS["entry_after_on"], f"stays[{i}].entry",
+                          field=f"stays[{i}]", entry=stay.entry, on=question.on)
+    raise input_error("invalid_request", ERRORS["exit_after_on"], f"stays[{i}].exit",
+                      field=f"stays[{i}]", exit=stay.exit, on=question.on)
 
 
 def _check_overlaps(spans, name: str, items) -> None:
@@ -281,12 +279,10 @@ def _check_overlaps(spans, name: str, items) -> None:
     for (e1, l1, i1), (e2, _l2, i2) in zip(spans, spans[1:]):
         first_open = name == "stays" and items[i1].exit is None
         if e2 < l1 or first_open:
-            raise InputError(
-                "overlapping_stays",
-                f"{name}[{i2}] (entry {items[i2].entry}) overlaps {name}[{i1}] "
-                f"({items[i1].entry} to {items[i1].exit or 'still there'})",
-                f"{name}[{i2}].entry",
-            )
+            other_exit = items[i1].exit
+            raise input_error("overlapping_stays", ERRORS["overlap" if other_exit else "overlap_open"],
+                              f"{name}[{i2}].entry", field=f"{name}[{i2}]", entry=items[i2].entry,
+                              other_field=f"{name}[{i1}]", other_entry=items[i1].entry, other_exit=other_exit)
 
 
 def _validate_planned(question: Question, history_end: int | None) -> list[tuple[int, int, int]]:
@@ -294,28 +290,17 @@ def _validate_planned(question: Question, history_end: int | None) -> list[tuple
     spans = []
     for i, trip in enumerate(question.planned):
         if trip.exit is None:
-            raise InputError("invalid_request", f"planned[{i}]: a planned trip needs an exit date", f"planned[{i}].exit")
+            raise input_error("invalid_request", ERRORS["planned_no_exit"], f"planned[{i}].exit", field=f"planned[{i}]")
         if trip.exit < trip.entry:
-            raise InputError(
-                "exit_before_entry",
-                f"planned[{i}]: exit {trip.exit} is before entry {trip.entry}",
-                f"planned[{i}].exit",
-            )
+            raise input_error("exit_before_entry", ERRORS["exit_before_entry"], f"planned[{i}].exit",
+                              field=f"planned[{i}]", exit=trip.exit, entry=trip.entry)
         entry = trip.entry.toordinal()
         if entry < on:
-            raise InputError(
-                "invalid_request",
-                f"planned[{i}]: entry {trip.entry} is before the reference date {question.on}; "
-                "past trips belong in 'stays'",
-                f"planned[{i}].entry",
-            )
+            raise input_error("invalid_request", ERRORS["planned_before_on"], f"planned[{i}].entry",
+                              field=f"planned[{i}]", entry=trip.entry, on=question.on)
         if history_end is not None and entry < history_end:
-            raise InputError(
-                "overlapping_stays",
-                f"planned[{i}] (entry {trip.entry}) overlaps the recorded stays, which run to "
-                f"{dt.date.fromordinal(history_end)}",
-                f"planned[{i}].entry",
-            )
+            raise input_error("overlapping_stays", ERRORS["planned_overlaps_stays"], f"planned[{i}].entry",
+                              field=f"planned[{i}]", entry=trip.entry, end=dt.date.fromordinal(history_end))
         spans.append((entry, trip.exit.toordinal(), i))
     spans.sort()
     _check_overlaps(spans, "planned", question.planned)
@@ -549,7 +534,7 @@ def check(question: Question) -> Answer:
     presence = Presence.chronological(entries, lasts)
     planned_spans = _validate_planned(question, lasts[-1] if lasts else None)
     if question.trip_days is not None and not (1 <= question.trip_days <= 100_000):
-        raise InputError("invalid_request", "trip_days must be a whole number of days from 1 to 100000", "trip_days")
+        raise input_error("invalid_request", ERRORS["trip_days"], "trip_days")
 
     explanation: list[Note] = []
     # Covered on the reference date (dated coverage); the rule cited is the one that covers the

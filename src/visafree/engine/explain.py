@@ -2,13 +2,16 @@
 
 The English templates below are also the gettext msgids, so the shell layers (CLI, web page)
 translate an explanation with Babel catalogues without the engine knowing about languages.
+A number in a sentence is a parameter of its own phrase (COUNTS): Russian says "31 день,
+22 дня, 180 дней", so each number picks its plural form through the shell's ngettext, and a
+sentence with several numbers gives each its own form.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 MESSAGES: dict[str, str] = {
     "coverage_ok": "{regime} covers citizens of {nationality} entering {destination} ({rule}).",
@@ -26,10 +29,10 @@ MESSAGES: dict[str, str] = {
         "(entry_day_counts = false)."
     ),
     "window": (
-        "Window {start} to {end} ({window_days} days, {rule}): {used} days of presence, "
+        "Period of {window_days} from {start} to {end} ({rule}): {used} of presence, "
         "{remaining} of {max} left."
     ),
-    "no_window": "This regime limits each stay ({max} days, {rule}) and has no rolling window: days of earlier stays do not add up.",
+    "no_window": "This regime limits each stay ({max}, {rule}) and has no rolling window: days of earlier stays do not add up.",
     "no_regime": (
         "No visa-free regime known for citizens of {nationality} entering {destination} on {date}: "
         "a visa or permit is needed."
@@ -45,26 +48,26 @@ MESSAGES: dict[str, str] = {
         "No regime covers this traveller on {date}; the answer is given under {regime}, which covers "
         "them on other dates or with another passport."
     ),
-    "current_stay": "In the country since {entry}: {on} is day {day} of this stay.",
-    "latest_exit_per_stay": "Leave by {date}: it is day {max} of the stay, the last that {rule} allows.",
+    "current_stay": "In the host country since {entry}: {on} is day {day} of this stay.",
+    "latest_exit_per_stay": "Leave by {date}: it is day {max} of the stay, the last one allowed ({rule}).",
     "latest_exit_window": (
-        "Leave by {date}: staying one more day would make {over} days of presence in the window "
+        "Leave by {date}: staying one more day would make {over} of presence in the period "
         "{start} to {end}, more than {max} ({rule})."
     ),
     "latest_exit_passport": (
-        "Leave by {date}: the passport must remain valid {months} months after the exit ({rule})."
+        "Leave by {date}: the passport must remain valid {months} after the exit ({rule})."
     ),
     "entry_refused_window": (
-        "Entering on {date} is not allowed: the window {start} to {end} would hold {over} days "
+        "Entering on {date} is not allowed: the period {start} to {end} would hold {over} "
         "of presence, more than {max} ({rule})."
     ),
     "violation_per_stay": (
-        "Overstay from {date}: day {day} of the stay that began {entry} is beyond the {max} days "
-        "{rule} allows ({days} days of overstay)."
+        "Overstay from {date}: day {day} of the stay that began {entry} is beyond the {max} "
+        "allowed ({rule}); {days} of overstay."
     ),
     "violation_window": (
-        "Overstay from {date}: {count} days of presence in the window {start} to {end}, more "
-        "than {max} ({rule}); {days} days in breach in this run."
+        "Overstay from {date}: {count} of presence in the period {start} to {end}, more "
+        "than {max} ({rule}); {days} of overstay in this run."
     ),
     "passport_not_given": "No passport given: the passport rules ({rules}) were not judged.",
     "passport_ok": (
@@ -78,15 +81,80 @@ MESSAGES: dict[str, str] = {
     "planned_ok": "Planned trip {entry} to {exit}: allowed; entering {entry}, the latest exit is {latest}.",
     "planned_no": "Planned trip {entry} to {exit}: not allowed ({reasons}).",
     "planned_stay_too_long": (
-        "Planned trip {entry} to {exit} lasts {days} days, more than the {max} days {rule} allows."
+        "Planned trip {entry} to {exit} lasts {days}, more than the {max} allowed ({rule})."
     ),
-    "earliest": "The earliest start of a {trip_days}-day trip is {date}.",
+    "earliest": "The earliest start of a trip of {trip_days} is {date}.",
     "earliest_same_day": (
-        "The earliest start of a {trip_days}-day trip is {date}, leaving and re-entering that same day: "
-        "a new stay begins on it (RULES.md §2), while the rolling window still counts every day."
+        "The earliest start of a trip of {trip_days} is {date}, leaving and re-entering that same day: "
+        "a new stay begins on it (RULES.md §2), while the 180-day period still counts every day."
     ),
-    "earliest_none": "No start date allows a {trip_days}-day trip ({reasons}).",
+    "earliest_none": "No start date allows a trip of {trip_days} ({reasons}).",
 }
+
+_DAYS = ("{n} day", "{n} days")
+#: message code -> parameter -> (singular, plural) English phrase of that number. The gettext
+#: context of a phrase is "<code>.<parameter>": the same "{n} days" is nominative in one Russian
+#: sentence and genitive in the next ("длится 21 день", "больше 21 дня").
+COUNTS: dict[str, dict[str, tuple[str, str]]] = {
+    "window": {"window_days": _DAYS, "used": _DAYS, "max": _DAYS},
+    "no_window": {"max": _DAYS},
+    "latest_exit_window": {"over": _DAYS},
+    "latest_exit_passport": {"months": ("{n} month", "{n} months")},
+    "entry_refused_window": {"over": _DAYS},
+    "violation_per_stay": {"max": _DAYS, "days": _DAYS},
+    "violation_window": {"count": _DAYS, "days": _DAYS},
+    "planned_stay_too_long": {"days": _DAYS, "max": _DAYS},
+    "earliest": {"trip_days": _DAYS},
+    "earliest_same_day": {"trip_days": _DAYS},
+    "earliest_none": {"trip_days": _DAYS},
+}
+
+#: English templates of input errors (InputError.template), msgids like MESSAGES. Parameters
+#: named `field` or ending in `_field` hold JSON paths ("stays[0].entry"), which a shell may name
+#: in the reader's language; `value` is the input as given (its repr).
+ERRORS: dict[str, str] = {
+    "required": "{field} is required",
+    "date_type": "{field}: expected a date as YYYY-MM-DD, got {value}",
+    "not_a_date": "{field}: {value} is not a date (YYYY-MM-DD)",
+    "date_range": "{field}: {value} is outside the supported range {min}..{max}",
+    "country": "{field}: expected an ISO 3166-1 alpha-3 code such as KAZ, got {value}",
+    "list_expected": "{field}: expected a list of {{entry, exit}}",
+    "too_many": "{field}: {count} items, at most {max} are accepted",
+    "object_expected": "{field}: expected an object with entry and exit",
+    "unknown_fields_in": "{field}: unknown field(s) {names}",
+    "unknown_fields": "unknown field(s): {names}",
+    "request_object": "the request must be a JSON object",
+    "regime_type": "regime: expected a regime id such as \"vn-kz\", or no regime",
+    "unknown_regime": "unknown regime {value}; known: {known}",
+    "passport_object": "passport: expected {{type, expires}}",
+    "passport_type": "passport.type: expected one of {allowed}",
+    "trip_days": "trip_days: expected a whole number of days from 1 to 100000",
+    "multiple_open_stays": (
+        "{field} and {other_field} both have no exit; only the latest stay may still be going on"
+    ),
+    "exit_before_entry": "{field}: exit {exit} is before entry {entry}",
+    "entry_after_on": (
+        "{field}: entry {entry} is after the reference date {on}; future trips belong in 'planned'"
+    ),
+    "exit_after_on": (
+        "{field}: exit {exit} is after the reference date {on}; leave exit empty for a stay that is still going on"
+    ),
+    "overlap": "{field} (entry {entry}) overlaps {other_field} ({other_entry} to {other_exit})",
+    "overlap_open": "{field} (entry {entry}) overlaps {other_field} ({other_entry} to still there)",
+    "planned_no_exit": "{field}: a planned trip needs an exit date",
+    "planned_before_on": (
+        "{field}: entry {entry} is before the reference date {on}; past trips belong in 'stays'"
+    ),
+    "planned_overlaps_stays": "{field} (entry {entry}) overlaps the recorded stays, which run to {end}",
+}
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _english_plural(context: str, singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +167,28 @@ class Note:
 
     def render(
         self,
-        translate: Callable[[str], str] = lambda s: s,
+        translate: Callable[[str], str] = _same,
         format_value: Callable[[Any], str] | None = None,
+        plural: Callable[[str, str, str, int], str] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> str:
+        """The sentence. `plural(context, singular, plural, n)` is npgettext; `names` maps regime
+        ids and the answer's rule ids to the titles a reader is shown (without it, the ids)."""
         fmt = format_value or _plain
-        return translate(MESSAGES[self.code]).format(rule=self.rule, **{k: fmt(v) for k, v in self.params})
+        pick = plural or _english_plural
+        counts = COUNTS.get(self.code, {})
+        values: dict[str, str] = {}
+        for key, value in self.params:
+            if key in counts:
+                singular, many = counts[key]
+                values[key] = pick(f"{self.code}.{key}", singular, many, value).format(n=fmt(value))
+            elif names is not None and key in ("regime", "rules", "applicable"):
+                values[key] = fmt([names.get(v, v) for v in value] if isinstance(value, (list, tuple))
+                                  else names.get(value, value))
+            else:
+                values[key] = fmt(value)
+        rule = names.get(self.rule, self.rule) if names is not None else self.rule
+        return translate(MESSAGES[self.code]).format(rule=rule, **values)
 
     @property
     def text(self) -> str:
@@ -120,3 +205,8 @@ def _plain(value: Any) -> str:
 
 def note(code: str, rule: str = "", **params: Any) -> Note:
     return Note(code, rule, tuple(params.items()))
+
+
+def error_text(template: str, params: Mapping[str, Any]) -> str:
+    """The English message of an input error: its template filled with plain values."""
+    return template.format(**{k: _plain(v) for k, v in params.items()})
