@@ -45,6 +45,8 @@ def _at(body, path: str):
 @pytest.mark.parametrize("regime, case", list(_load()))
 def test_case(regime, case):
     assert case["rule"] and case["follows"], "every case cites its rule and the sentence it follows"
+    if "skip" in case:  # a case the engine cannot answer yet: written down, with the reason
+        pytest.skip(case["skip"])
     request = {"regime": regime, **_jsonable(case["request"])}
     if "error" in case:
         with pytest.raises(InputError) as refused:

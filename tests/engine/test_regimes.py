@@ -47,7 +47,7 @@ def test_vn_kz_is_in_force_from_25_may_2024_without_end():
     "change, message",
     [
         (('id = "vn-kz"', 'id = "vn-kz"\nfavourite_colour = "blue"'), "unknown key(s) favourite_colour"),
-        (('citation = "Agreement VN–KZ 2023, Art. 4"\n', ""), "rules.R6: missing required key 'citation'"),
+        (('citation = "Agreement VN–KZ 2023, Art. 4 — https://kazpress.kz/news/otmenit-vizy-planiruiut-dlia-kazakhstantsev-pri-vezde-vo-vetnam/"\n', ""), "rules.R6: missing required key 'citation'"),
         (("[[coverage]]\n", "[[in_force]]\nsince = 2024-06-01\nsource = \"x\"\n\n[[coverage]]\n"),
          "in_force: periods of validity overlap"),
         (('values = [{ since = 2024-05-25, value = 30,', 'values = [{ since = 2024-05-25, value = 29, source = "a" }, { since = 2024-05-30, value = 30,'),

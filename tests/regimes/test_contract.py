@@ -121,7 +121,21 @@ def test_has_a_case_file_that_exercises_its_limits(regime_id):
     assert limits <= cited, f"{regime_id}: no case cites {sorted(limits - cited)}"
 
 
-def test_docs_list_every_regime():
+def test_docs_list_every_regime_as_the_data_says():
+    from visafree.regimes.index import markdown_index
+
     text = (ROOT / "docs" / "regimes.md").read_text(encoding="utf-8")
     missing = [regime_id for regime_id in IDS if f"`{regime_id}`" not in text]
     assert not missing, f"docs/regimes.md does not list {missing}"
+    assert markdown_index(REGIMES, builtin_files()) in text, \
+        "docs/regimes.md's index is out of date: paste the output of `visafree regimes --markdown`"
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_each_group_documents_its_sources_and_gaps(group):
+    page = ROOT / "docs" / "regimes" / f"{group}.md"
+    text = page.read_text(encoding="utf-8")
+    assert ADDRESS.search(text) and re.search(r"(?i)not yet encoded|known gaps", text), page
+    for regime_id, path in builtin_files().items():
+        if path.startswith(f"{group}/"):
+            assert f"`{regime_id}`" in text, f"{page.name} does not describe {regime_id}"

@@ -200,15 +200,26 @@ class InForce(BaseModel):
     source: str
 
 
+class DatedMember(BaseModel):
+    code: str
+    role: Literal["nationality", "destination"]
+    since: dt.date | None
+    until: dt.date | None
+
+
 class Coverage(BaseModel):
     nationalities: list[str]
     destinations: list[str]
     rule: str
+    source: str | None
+    dated: list[DatedMember] = Field(description="Countries covered for periods of their own (added later, ended)")
 
 
 class RegimeSummary(BaseModel):
     id: str
     title: str
+    titles: dict[str, str] = Field(description="The title per language code (en, vi, ru, kk)")
+    kind: str | None = Field(description="unilateral, bilateral or multilateral")
     source: str
     notes: str
     in_force: list[InForce]
@@ -218,6 +229,7 @@ class RegimeSummary(BaseModel):
 class RuleOut(BaseModel):
     id: str
     title: str
+    titles: dict[str, str]
     citation: str
     text: str
 

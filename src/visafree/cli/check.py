@@ -282,6 +282,7 @@ def install(app: typer.Typer) -> None:
         destination: Optional[str] = typer.Option(None, "--to", help="... entering this destination (ISO alpha-3)."),
         on: Optional[str] = typer.Option(None, "--on", help="... on this date (default: today)."),
         passport_type: Optional[str] = typer.Option(None, "--passport-type", help="... for this passport type."),
+        markdown: bool = typer.Option(False, "--markdown", help="Print the index table of docs/regimes.md."),
     ) -> None:
         """List the regimes with their rules, parameters and legal sources.
 
@@ -308,6 +309,12 @@ def install(app: typer.Typer) -> None:
                     raise typer.Exit(EXIT_NO_REGIME)
         except (RegimeError, InputError) as error:
             _fail(error, as_json)
+        if markdown:
+            from visafree.regimes import builtin_files
+            from visafree.regimes.index import markdown_index
+
+            print(markdown_index(regimes, builtin_files()))
+            return
         if as_json:
             print(json.dumps([regime_detail(r) for r in regimes.values()], ensure_ascii=False, indent=2))
             return

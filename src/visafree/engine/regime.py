@@ -86,6 +86,7 @@ class Coverage:
     destinations: frozenset[str]
     rule: str
     source: str = ""
+    period: Period = Period(dt.date.min)  # the entry's own dates; its members' lie within
     nationality_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
     destination_periods: Mapping[str, tuple[Period, ...]] = field(default_factory=dict)
 
@@ -316,15 +317,16 @@ def _country_list(value: Any, where: str, within: Period) -> dict[str, tuple[Per
     periods: dict[str, list[Period]] = {}
     for i, item in enumerate(value):
         iw = f"{where}[{i}]"
+        raw: Any = item
+        own = within
         if isinstance(item, dict):
             _no_unknown(item, _MEMBER_KEYS, iw)
-            code = item.get("code")
+            raw = item.get("code")
             _require(item, "source", iw)
             own = _period(item, iw) if "since" in item else _until_only(item, iw, within)
-        else:
-            code, own = item, within
-        if not _is_country_code(code):
-            raise RegimeError(f"{iw}: {code!r} is not an ISO 3166-1 alpha-3 code")
+        if not _is_country_code(raw):
+            raise RegimeError(f"{iw}: {raw!r} is not an ISO 3166-1 alpha-3 code")
+        code: str = raw
         cut = _intersect(own, within)
         if cut is None:
             raise RegimeError(f"{iw}: {code} is dated outside its coverage entry's period")
@@ -421,7 +423,7 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
         coverage.append(
             Coverage(
                 nationalities=frozenset(nationalities), destinations=frozenset(destinations),
-                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""),
+                rule=known_rule(item.get("rule"), cw), source=item.get("source", ""), period=within,
                 nationality_periods=nationalities, destination_periods=destinations,
             )
         )

@@ -5,6 +5,7 @@ This is the I/O around `visafree.engine.regime.parse_regime`, which does the val
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -77,16 +78,23 @@ def regime_catalogue(extra_files: list[str | Path] | tuple = ()) -> dict[str, Re
 
 
 def _iso(day):
-    return day.isoformat() if day else None
+    return day.isoformat() if day and day != dt.date.min else None
 
 
 def regime_summary(regime: Regime) -> dict:
     """Who a regime covers and when, as JSON-ready data (the API's list of regimes)."""
     return {
-        "id": regime.id, "title": regime.title, "source": regime.source, "notes": regime.notes,
+        "id": regime.id, "title": regime.title, "titles": {"en": regime.title, **regime.titles},
+        "kind": regime.kind or None, "source": regime.source, "notes": regime.notes,
         "in_force": [{"since": _iso(p.period.since), "until": _iso(p.period.until), "source": p.source}
                      for p in regime.in_force],
-        "coverage": [{"nationalities": sorted(c.nationalities), "destinations": sorted(c.destinations), "rule": c.rule}
+        "coverage": [{"nationalities": sorted(c.nationalities), "destinations": sorted(c.destinations), "rule": c.rule,
+                      "source": c.source or None,
+                      # Only the countries dated on their own (added later, or no longer covered).
+                      "dated": [{"code": code, "role": role, "since": _iso(p.since), "until": _iso(p.until)}
+                                for role, periods in (("nationality", c.nationality_periods),
+                                                      ("destination", c.destination_periods))
+                                for code, spans in sorted(periods.items()) if spans != (c.period,) for p in spans]}
                      for c in regime.coverage],
     }
 
@@ -95,7 +103,8 @@ def regime_detail(regime: Regime) -> dict:
     """The summary plus every rule and every dated parameter with its source
     (`visafree regimes --json` and `GET /api/v1/regimes/{id}`)."""
     body = regime_summary(regime)
-    body["rules"] = [{"id": r.id, "title": r.title, "citation": r.citation, "text": r.text} for r in regime.rules.values()]
+    body["rules"] = [{"id": r.id, "title": r.title, "titles": {"en": r.title, **r.titles}, "citation": r.citation,
+                      "text": r.text} for r in regime.rules.values()]
     body["parameters"] = [
         {"name": p.name, "rule": p.rule, "description": p.description,
          "values": [{"since": _iso(v.period.since), "until": _iso(v.period.until), "value": v.value, "source": v.source}
