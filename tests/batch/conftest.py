@@ -37,6 +37,16 @@ def duck_report(population, tmp_path_factory):
     return duck.run([population.out_dir], out, ON, memory_limit="1GB", threads=1)
 
 
+@pytest.fixture(scope="module")
+def con():
+    """One small DuckDB connection per test module, reused across hypothesis examples."""
+    from visafree.batch import duck
+
+    c = duck.connect("512MB", threads=1)
+    yield c
+    c.close()
+
+
 @pytest.fixture(scope="session")
 def spark_session():
     pytest.importorskip("pyspark")

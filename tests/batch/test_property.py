@@ -62,12 +62,6 @@ def events_of(travellers: list[dict]) -> pa.Table:
     ]))
 
 
-@pytest.fixture(scope="module")
-def con():
-    c = duck.connect("512MB", threads=1)
-    yield c
-    c.close()
-
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(traveller, min_size=1, max_size=6))

@@ -59,12 +59,6 @@ def events_of(trips: list[list[tuple[int, int]]], with_regime_column: bool) -> p
     return table
 
 
-@pytest.fixture(scope="module")
-def con():
-    c = duck.connect("512MB", threads=1)
-    yield c
-    c.close()
-
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(trip, min_size=1, max_size=6), min_size=1, max_size=5), st.booleans())
