@@ -50,9 +50,12 @@ class InputError(ValueError):
         self.params: dict[str, Any] = params or {}
 
 
-def input_error(code: str, template: str, field: str | None, /, **params: Any) -> InputError:
-    """An InputError whose English message is `template` (an ERRORS value) filled with `params`."""
-    return InputError(code, error_text(template, params), field, template, params)
+def input_error(error_code: str, error_template: str, error_field: str | None, /, **params: Any) -> InputError:
+    """An InputError whose English message is `template` (an ERRORS value) filled with `params`.
+
+    The positional names are unlike any template's placeholder ({field}, {code}...): mypyc, which
+    compiles the engine, does not honour `/`, so a placeholder named like one would collide."""
+    return InputError(error_code, error_text(error_template, params), error_field, error_template, params)
 
 
 @dataclass(frozen=True, slots=True)
