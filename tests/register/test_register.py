@@ -131,8 +131,16 @@ def test_bad_documents_name_the_field(register, document, field):
         register.record_entry(document, D(2025, 3, 1), officer="o", border_post=POST)
 
 
-def test_third_country_national_is_refused_for_nationality(register):
+def test_a_german_at_a_vietnamese_desk_is_judged_under_the_unilateral_exemption(register):
+    # Issue 9: Viet Nam exempts Germans for 45 days a stay (vnm-unilateral); day 45 from 1 March.
     decision = register.record_entry(Document("DEU", "C1", "DEU", "ordinary", D(2032, 1, 1)), D(2025, 3, 1),
+                                     officer="o", border_post=POST)
+    assert decision.admitted and decision.regime == "vnm-unilateral"
+    assert decision.permitted_until == D(2025, 4, 14)
+
+
+def test_a_nationality_no_vietnamese_regime_covers_is_refused_for_nationality(register):
+    decision = register.record_entry(Document("USA", "C2", "USA", "ordinary", D(2032, 1, 1)), D(2025, 3, 1),
                                      officer="o", border_post=POST)
     assert not decision.admitted and "nationality" in decision.reasons
 
