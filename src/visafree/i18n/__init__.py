@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date as _babel_format_date
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -54,15 +55,14 @@ DATE_PATTERNS = {
     "ru": "d MMMM y 'года'",
     "kk": "y 'жылғы' d MMMM",
 }
-#: ISO 3166-1 alpha-3 -> alpha-2 for the countries of the built-in regimes and their neighbours;
-#: Babel (CLDR) names territories by alpha-2 in every language.
-ISO3_TO_ISO2 = dict(pair.split(":") for pair in (
-    "KAZ:KZ VNM:VN USA:US CAN:CA GBR:GB AUS:AU NZL:NZ JPN:JP KOR:KR SGP:SG MYS:MY BRA:BR ARG:AR MEX:MX "
-    "CHL:CL ISR:IL ARE:AE UKR:UA GEO:GE MDA:MD SRB:RS ALB:AL TWN:TW HKG:HK AUT:AT BEL:BE BGR:BG HRV:HR "
-    "CZE:CZ DNK:DK EST:EE FIN:FI FRA:FR DEU:DE GRC:GR HUN:HU ISL:IS ITA:IT LVA:LV LIE:LI LTU:LT LUX:LU "
-    "MLT:MT NLD:NL NOR:NO POL:PL PRT:PT ROU:RO SVK:SK SVN:SI ESP:ES SWE:SE CHE:CH CHN:CN RUS:RU IND:IN "
-    "THA:TH KGZ:KG UZB:UZ TJK:TJ TKM:TM TUR:TR MNG:MN LAO:LA KHM:KH IDN:ID PHL:PH"
-).split())
+#: ISO 3166-1 alpha-3 -> alpha-2 for every country, from CLDR's territory aliases as Babel ships
+#: them (Babel names territories by alpha-2 in every language). Kosovo has no ISO code: the EU's
+#: Annex II and ICAO use XKX, CLDR names it XK.
+ISO3_TO_ISO2 = {
+    alias: targets[0]
+    for alias, targets in get_global("territory_aliases").items()
+    if len(alias) == 3 and alias.isalpha() and len(targets) == 1 and len(targets[0]) == 2
+} | {"XKX": "XK"}
 #: JSON paths of the check contract -> how a reader calls that field (msgids; {n} counts from 1).
 _FIELD_NAMES = {
     "regime": "regime", "nationality": "nationality", "destination": "destination",
