@@ -61,7 +61,7 @@ class Reference:
     @property
     def horizon(self) -> int:
         """Days far enough ahead that every limit has bitten (regimes always limit a stay)."""
-        return self.rules.window_days or self.rules.per_stay_max_days or 1
+        return max(self.rules.window_days or self.rules.per_stay_max_days or 1, self.period_days())
 
     def window_count(self, present: set[dt.date], day: dt.date) -> int:
         days, last = self.ordinals(present), day.toordinal()
@@ -69,6 +69,45 @@ class Reference:
 
     def breaks_r4(self, present: set[dt.date], day: dt.date) -> bool:
         return self.has_window and self.window_count(present, day) > self.rules.window_max_days
+
+    # -- a fixed period (engine/periods.py), counted by walking the days ----------------------
+    def period_days(self) -> int:
+        """The longest a fixed period can last (0 without one): how far ahead to look."""
+        p = self.rules.period
+        if p is None:
+            return 0
+        return 366 if p.anchor == "calendar_year" else p.length * (1 if p.unit == "days" else 31)
+
+    def period_last_day(self, start: dt.date) -> dt.date:
+        """A calendar year ends on 31 December; a period from a first entry holds the days before
+        the same date `length` days or months later."""
+        p = self.rules.period
+        if p.anchor == "calendar_year":
+            return dt.date(start.year, 12, 31)
+        if p.unit == "days":
+            return start + dt.timedelta(days=p.length - 1)
+        return add_months(start, p.length) - ONE
+
+    def period_counts(self, present) -> dict[dt.date, int]:
+        """Each day of presence -> the days of presence in its period up to and including it.
+        Walk the days in order: the first one starts a period, and so does the first one after
+        each period's last day (a calendar year's 31 December)."""
+        counts, end, count = {}, None, 0
+        if self.rules.period is None:
+            return counts
+        for d in sorted(present):
+            if end is None or d > end:
+                end, count = self.period_last_day(d), 0
+            count += 1
+            counts[d] = count
+        return counts
+
+    def breaks_period(self, counts: dict[dt.date, int], day: dt.date) -> bool:
+        return self.rules.period is not None and counts.get(day, 0) > self.rules.period.max_days
+
+    def stay_period_counts(self, prior: set[dt.date], entry: dt.date, last: dt.date) -> dict[dt.date, int]:
+        """The counts for a stay from `entry` to `last` on top of the days of `prior` before it."""
+        return self.period_counts({d for d in prior if d < entry} | set(days_between(entry, last)))
 
     # -- history --------------------------------------------------------------------------
     def r4_days(self) -> set[dt.date]:
@@ -79,21 +118,29 @@ class Reference:
     def r3_days(self, entry: dt.date, last: dt.date) -> set[dt.date]:
         return {d for d in days_between(entry, last) if self.breaks_r3(entry, d)}
 
+    def period_breach_days(self) -> set[dt.date]:
+        counts = self.period_counts(self.present)
+        return {d for d in self.present if self.breaks_period(counts, d)}
+
     def overstay_days(self) -> int:
-        days = set(self.r4_days())
+        days = set(self.r4_days()) | self.period_breach_days()
         for e, x in self.stays:
             days |= self.r3_days(e, x)
         return len(days)
 
     def stay_reports(self) -> list[tuple[int, dt.date | None, str | None, int]]:
         r4 = self.r4_days()
+        fixed = self.period_breach_days()
         out = []
         for e, x in self.stays:
             own_r3 = self.r3_days(e, x)
             own_r4 = {d for d in days_between(e, x) if d in r4}
-            both = own_r3 | own_r4
+            own_period = {d for d in days_between(e, x) if d in fixed}
+            both = own_r3 | own_r4 | own_period
             first = min(both) if both else None
-            code = None if first is None else ("window_limit" if first in own_r4 else "per_stay_limit")
+            # on a tie: the window, then the per-stay limit, then the fixed period
+            code = None if first is None else ("window_limit" if first in own_r4 else
+                                               "per_stay_limit" if first in own_r3 else "period_limit")
             out.append(((x - e).days + 1, first, code, len(both)))
         return out
 
@@ -102,6 +149,8 @@ class Reference:
         starts = set()
         r4 = self.r4_days()
         starts |= {(d, "window_limit") for d in r4 if d - ONE not in r4}
+        fixed = self.period_breach_days()
+        starts |= {(d, "period_limit") for d in fixed if d - ONE not in fixed}
         for e, x in self.stays:
             r3 = self.r3_days(e, x)
             if r3:
@@ -152,11 +201,15 @@ class Reference:
         _, r4_entry, _ = self.day_ok(prior, entry, entry, passport)
         if not r4_entry:
             reasons.add("window_limit")
+        reach = entry + dt.timedelta(days=3 * self.horizon)
+        counts = self.stay_period_counts(prior, entry, max(reach, exit or reach))
+        if self.breaks_period(counts, entry):
+            reasons.add("period_limit")
         latest = None
         if not reasons:
             day = entry
-            while day < entry + dt.timedelta(days=3 * self.horizon):  # regimes always limit a stay
-                if not all(self.day_ok(prior, entry, day, passport)):
+            while day < reach:  # regimes always limit a stay
+                if not all(self.day_ok(prior, entry, day, passport)) or self.breaks_period(counts, day):
                     break
                 latest = day
                 day += ONE
@@ -169,6 +222,8 @@ class Reference:
                     reasons.add("window_limit")
                 if not pp:
                     reasons.add("passport_validity")
+                if self.breaks_period(counts, day):
+                    reasons.add("period_limit")
         return ReferenceVerdict(not reasons, reasons, latest)
 
     def current_stay(self):
@@ -198,6 +253,9 @@ class Reference:
             end = start + dt.timedelta(days=n - 1)
             prior = self.present if offset else {d for d in self.present if d < start}
             if self.entry_blockers(start, self.q.passport, end):
+                continue
+            counts = self.stay_period_counts(prior, start, end)
+            if any(self.breaks_period(counts, d) for d in days_between(start, end)):
                 continue
             if all(all(self.day_ok(prior, start, d, self.q.passport)) for d in days_between(start, end)):
                 return start

@@ -22,9 +22,11 @@ BASE = dt.date(2024, 6, 1)
 
 
 def small_regime(window_days: int | None, window_max: int | None, per_stay: int | None, entry_day_counts: bool,
-                 validity_months: int | None, validity_from: str, max_age: int | None, nationality_since=None):
+                 validity_months: int | None, validity_from: str, max_age: int | None, nationality_since=None,
+                 period=None):
     """A tiny regime; window_days None makes it per-stay only (the R3 kind alone), and
-    nationality_since dates the covered nationality (dated coverage)."""
+    nationality_since dates the covered nationality (dated coverage). `period` is a fixed
+    period's (anchor, length, unit, max days), engine/periods.py."""
     def param(value, rule="R"):
         return {"rule": rule, "values": [{"since": dt.date(2000, 1, 1), "value": value, "source": "test"}]}
 
@@ -42,6 +44,13 @@ def small_regime(window_days: int | None, window_max: int | None, per_stay: int 
         parameters["passport_validity_months"] = param(validity_months)
     if max_age is not None:
         parameters["passport_max_age_years"] = param(max_age)
+    if period is not None:
+        anchor, length, unit, most = period
+        parameters["period_anchor"] = param(anchor)
+        parameters["period_max_days"] = param(most)
+        if anchor == "first_entry":
+            parameters["period_length"] = param(length)
+            parameters["period_unit"] = param(unit)
     return parse_regime({
         "id": "small", "title": "small", "source": "test",
         "in_force": [{"since": dt.date(2024, 6, 10), "source": "test"}],
@@ -72,14 +81,15 @@ def coverage_of(regime):
 
 
 @st.composite
-def questions(draw):
-    regime = draw(regimes())
+def questions(draw, regime_source=None, bases=None):
+    regime = draw(regime_source if regime_source is not None else regimes())
+    base = draw(bases) if bases is not None else BASE
     big = regime.id != "small"
     scale = 40 if big else 6
     nationality, destination = coverage_of(regime)
     if draw(st.integers(0, 9)) == 0:
         nationality = "ZZZ"  # not covered
-    day = BASE + dt.timedelta(days=draw(st.integers(0, 20)))
+    day = base + dt.timedelta(days=draw(st.integers(0, 20)))
     stays = []
     for _ in range(draw(st.integers(0, 7))):
         length = draw(st.integers(0, scale))
@@ -153,4 +163,55 @@ def test_engine_agrees_with_day_by_day_model(q):
 @settings(max_examples=50_000, **PROFILE)
 @given(questions())
 def test_engine_agrees_with_day_by_day_model_long(q):
+    assert_agrees(q)
+
+
+# -- a fixed period (engine/periods.py, issue 9) ------------------------------------------------
+
+@st.composite
+def fixed_periods(draw):
+    """(anchor, length, unit, max days): small first-entry periods in days or months, and
+    calendar years with a small maximum, so that histories near 1 January reach their edges."""
+    anchor = draw(st.sampled_from(["calendar_year", "first_entry", "first_entry"]))
+    if anchor == "calendar_year":
+        return anchor, 0, "days", draw(st.integers(1, 12))
+    if draw(st.booleans()):
+        length = draw(st.integers(2, 25))
+        return anchor, length, "days", draw(st.integers(1, length - 1))
+    return anchor, draw(st.integers(1, 2)), "months", draw(st.integers(1, 12))
+
+
+@st.composite
+def period_regimes(draw):
+    """A fixed period alone, or with a per-stay limit, a rolling window, or both; now and then
+    a built-in regime that has one."""
+    if PERIOD_REGIMES and draw(st.integers(0, 9)) == 0:
+        return builtin_regimes()[draw(st.sampled_from(PERIOD_REGIMES))]
+    since = draw(st.one_of(st.none(), st.dates(dt.date(2024, 6, 1), dt.date(2025, 1, 15))))
+    tail = (draw(st.booleans()), draw(st.one_of(st.none(), st.integers(1, 3))),
+            draw(st.sampled_from(["entry", "exit"])), draw(st.one_of(st.none(), st.integers(1, 2))), since)
+    per_stay = draw(st.one_of(st.none(), st.integers(1, 12)))
+    window = draw(st.one_of(st.none(), st.integers(2, 25)))
+    window_max = None if window is None else draw(st.integers(1, window - 1))
+    return small_regime(window, window_max, per_stay, *tail, period=draw(fixed_periods()))
+
+
+#: The built-in regimes with a fixed period (their case files test them on their own texts).
+PERIOD_REGIMES = sorted(r.id for r in builtin_regimes().values()
+                        if any(p in r.parameters for p in ("period_anchor",)))
+
+#: Around 1 January, where a calendar year ends and the next begins.
+NEW_YEAR = st.dates(dt.date(2024, 11, 20), dt.date(2025, 1, 10))
+
+
+@settings(max_examples=1500, **PROFILE)
+@given(questions(period_regimes(), NEW_YEAR))
+def test_engine_agrees_with_day_by_day_model_on_fixed_periods(q):
+    assert_agrees(q)
+
+
+@pytest.mark.long
+@settings(max_examples=30_000, **PROFILE)
+@given(questions(period_regimes(), NEW_YEAR))
+def test_engine_agrees_with_day_by_day_model_on_fixed_periods_long(q):
     assert_agrees(q)

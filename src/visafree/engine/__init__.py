@@ -9,7 +9,7 @@ Installed with a C compiler at hand, the same source runs compiled by mypyc (see
 
 from .check import (
     ENTRY_REASONS, NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT,
-    WINDOW_LIMIT, Answer, CurrentStay, EarliestEntry, EntryVerdict, InputError, Passport, Question,
+    PERIOD_LIMIT, WINDOW_LIMIT, Answer, CurrentStay, EarliestEntry, EntryVerdict, InputError, Passport, Question,
     Stay, StayReport, Violation, add_months, check, earliest_entry, input_error, judge_entry,
 )
 from .explain import COUNTS, ERRORS, MESSAGES, Note
@@ -24,7 +24,7 @@ COMPILED: bool = not (_presence_module.__file__ or "").endswith(".py")
 
 __all__ = [
     "COMPILED", "COUNTS", "ENTRY_REASONS", "ERRORS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
-    "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
+    "PER_STAY_LIMIT", "PERIOD_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
     "InputError", "MESSAGES", "Note", "Passport", "Presence", "Question", "Regime", "RegimeError",
     "RuleSet", "Stay", "StayReport", "Violation", "add_months", "check", "earliest_entry",
     "input_error", "judge_entry", "parse_regime", "NO_REGIME", "Judged", "Resolution", "applicable", "preference",

@@ -19,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
+from . import periods
 from .explain import ERRORS, Note, error_text, note
 from .presence import Presence, first_true
 from .regime import Regime, RuleSet
@@ -30,6 +31,7 @@ PASSPORT_VALIDITY = "passport_validity"
 NOT_IN_FORCE = "not_in_force"
 PER_STAY_LIMIT = "per_stay_limit"
 WINDOW_LIMIT = "window_limit"
+PERIOD_LIMIT = "period_limit"  # a fixed period's limit (engine/periods.py)
 
 #: Reasons that forbid even the entry day, in the order an officer checks them.
 ENTRY_REASONS = (NOT_IN_FORCE, NATIONALITY, PASSPORT_TYPE, PASSPORT_VALIDITY)
@@ -88,7 +90,7 @@ class Violation(NamedTuple):
 
     date: dt.date  # first day in breach
     rule: str  # the regime's rule id, e.g. "R3"
-    code: str  # per_stay_limit | window_limit
+    code: str  # per_stay_limit | window_limit | period_limit
     days: int  # days in breach in this run
     stay: int  # index of the stay (in the order given) the run starts in
 
@@ -453,16 +455,27 @@ def judge_entry(
     per_stay_last = _per_stay_last(rules, e)
     if per_stay_last is not None:
         caps.append((per_stay_last, PER_STAY_LIMIT))
+    fixed, period_breach, period_first, period_last = rules.period, None, e, e
+    if fixed is not None:  # the days of presence in a fixed period (engine/periods.py)
+        period_breach, period_first, period_last = periods.stay_breach(fixed, prior, e)
+        if period_breach <= e:
+            reasons.append(PERIOD_LIMIT)
+            notes.append(periods.breach_note("entry_refused_period", fixed, prior, e, e, period_first, period_last))
+        else:
+            caps.append((period_breach - 1, PERIOD_LIMIT))
     if passport_cap is not None:
         caps.append((passport_cap, PASSPORT_VALIDITY))
 
-    blocked = any(r in reasons for r in (*ENTRY_REASONS, WINDOW_LIMIT))
+    blocked = any(r in reasons for r in (*ENTRY_REASONS, WINDOW_LIMIT, PERIOD_LIMIT))
     latest_exit = limited_by = None
     if not blocked and caps:
         # Ties go to the rule listed first: the window, then the per-stay limit, then the passport.
         latest, limited_by = min(caps, key=lambda c: c[0])
         latest_exit = dt.date.fromordinal(latest)
-        notes.append(_latest_exit_note(rules, latest, limited_by, window_count))
+        if limited_by == PERIOD_LIMIT and fixed is not None:
+            notes.append(periods.breach_note("latest_exit_period", fixed, prior, e, latest + 1, period_first, period_last))
+        else:
+            notes.append(_latest_exit_note(rules, latest, limited_by, window_count))
 
     if exit is not None:
         x = exit.toordinal()
@@ -474,6 +487,8 @@ def judge_entry(
             )
         if window is not None and WINDOW_LIMIT not in reasons and window_count(x) > limit:
             reasons.append(WINDOW_LIMIT)
+        if period_breach is not None and PERIOD_LIMIT not in reasons and x >= period_breach:
+            reasons.append(PERIOD_LIMIT)
         if PASSPORT_VALIDITY not in reasons and rules.passport_validity_from == "exit" and passport is not None:
             if rules.passport_validity_months is not None and add_months(exit, rules.passport_validity_months) > passport.expires:
                 reasons.append(PASSPORT_VALIDITY)
@@ -522,6 +537,12 @@ def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presen
                 # on a tie the window is reported, as in judge_entry
                 if position not in first_of or first < first_of[position][0]:
                     first_of[position] = (first, PER_STAY_LIMIT)
+    if rules.period is not None:  # a fixed period; on a tie the window, then R3, is reported
+        runs, firsts = periods.history_breaches(rules.period, presence, entries, lasts)
+        violations.extend((a, b, PERIOD_LIMIT, position) for a, b, position in runs)
+        for position, first in firsts.items():
+            if position not in first_of or first < first_of[position][0]:
+                first_of[position] = (first, PERIOD_LIMIT)
     total = len(Presence((a, b) for a, b, _, _ in violations)) if violations else 0
     return sorted(violations), first_of, total
 
@@ -570,17 +591,21 @@ def check(question: Question) -> Answer:
             note("window", window_rule, start=window_start, end=question.on,
                  window_days=window[0], used=used, remaining=remaining, max=window[1])
         )
-    else:
+    elif rules.period is None:
         explanation.append(note("no_window", rules.rule("per_stay_max_days"), max=rules.per_stay_max_days))
+    if rules.period is not None:
+        explanation.append(periods.summary_note(rules.period, presence, on))
 
     # R3, R4: days in breach so far.
     raw_violations, first_of, overstay = _assess_history(rules, entries, lasts, presence)
     violations = []
     new_tuple, fromordinal = tuple.__new__, dt.date.fromordinal
     for a, b, code, position in raw_violations:
-        rule = rules.rule("per_stay_max_days" if code == PER_STAY_LIMIT else "window_max_days")
+        rule = rules.rule({PER_STAY_LIMIT: "per_stay_max_days", PERIOD_LIMIT: "period_max_days"}.get(code, "window_max_days"))
         violations.append(new_tuple(Violation, (fromordinal(a), rule, code, b - a + 1, order[position])))
-        if code == PER_STAY_LIMIT:
+        if code == PERIOD_LIMIT and rules.period is not None:
+            explanation.append(periods.violation_note(rules.period, presence, a, b))
+        elif code == PER_STAY_LIMIT:
             stay = question.stays[order[position]]
             explanation.append(
                 note("violation_per_stay", rule, date=dt.date.fromordinal(a), day=_day_number(rules, stay.entry.toordinal(), a),
@@ -648,7 +673,9 @@ def check(question: Question) -> Answer:
         else:
             explanation.append(note("earliest_none", "", trip_days=earliest.trip_days, reasons=list(earliest.reasons)))
 
-    stay_reports = _stay_reports(question, entries, lasts, order, first_of)
+    # A fixed period's days in breach need not run to a stay's end: count them (engine/periods.py).
+    overstay_of = None if rules.period is None else periods.stay_overstays(raw_violations, entries, lasts, PER_STAY_LIMIT)
+    stay_reports = _stay_reports(question, entries, lasts, order, first_of, overstay_of)
     return Answer(
         regime=regime.id, on=question.on,
         window_start=window_start, window_end=question.on if window is not None else None,
@@ -662,7 +689,8 @@ def check(question: Question) -> Answer:
 
 
 def _stay_reports(question: Question, entries: list[int], lasts: list[int], order: Sequence[int],
-                  first_of: dict[int, tuple[int, str]]) -> tuple[StayReport, ...]:
+                  first_of: dict[int, tuple[int, str]], overstay_of: dict[int, int] | None = None
+                  ) -> tuple[StayReport, ...]:
     """Each recorded stay's report, in the order the stays were given."""
     new = tuple.__new__  # StayReport's own __new__ is a Python call: this runs once per stay
     on_day = question.on
@@ -678,8 +706,9 @@ def _stay_reports(question: Question, entries: list[int], lasts: list[int], orde
             reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, None, None, 0))
         else:
             first, code = violation
+            overstay = lasts[position] - first + 1 if overstay_of is None else overstay_of[position]
             reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, dt.date.fromordinal(first),
-                                              code, lasts[position] - first + 1))
+                                              code, overstay))
     return tuple(reports)
 
 
@@ -711,6 +740,9 @@ def earliest_entry(
     window = _window(rules)
     if window is not None and min(n, window[0]) > window[1]:
         reasons.append(WINDOW_LIMIT)
+    fixed = rules.period
+    if fixed is not None and periods.impossible(fixed, n):
+        reasons.append(PERIOD_LIMIT)
     if reasons:
         return EarliestEntry(n, None, tuple(reasons))
 
@@ -736,12 +768,17 @@ def earliest_entry(
         until = period.until
         hi_candidates = [c for c in (until.toordinal() if until else None, latest_start) if c is not None]
         # Past on + window, no recorded day is in any trip's window: fits() is then always true.
-        hi = min(hi_candidates + [max(lo, o + 1) + (window[0] if window else 0)])
+        reach = max(lo, o + 1) + (window[0] if window else 0)
+        if fixed is not None:  # a fixed period's answers repeat only past the recorded days' periods
+            reach = max(reach, periods.horizon(fixed, presence, o))
+        hi = min(hi_candidates + [reach])
         if lo > hi:
             continue
-        if lo == o and fits(o):
+        if lo == o and fits(o) and (fixed is None or periods.first_fit(fixed, presence, o, o, n) is not None):
             return EarliestEntry(n, on)
         found = first_true(max(lo, o + 1), hi, fits)
+        if found is not None and fixed is not None:  # fits() holds from `found` on; the period need not
+            found = periods.first_fit(fixed, presence, found, hi, n)
         if found is not None:
             return EarliestEntry(n, dt.date.fromordinal(found))
     if latest_start is not None and latest_start < o:
@@ -750,4 +787,6 @@ def earliest_entry(
         return EarliestEntry(n, None, (NOT_IN_FORCE,))
     if all(p.until is not None and p.until < on for p in open_periods):
         return EarliestEntry(n, None, (NATIONALITY,))  # covered once, no longer (dated coverage)
+    if fixed is not None:
+        return EarliestEntry(n, None, (PERIOD_LIMIT,))
     return EarliestEntry(n, None, (PASSPORT_VALIDITY,))

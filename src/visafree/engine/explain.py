@@ -69,6 +69,30 @@ MESSAGES: dict[str, str] = {
         "Overstay from {date}: {count} of presence in the period {start} to {end}, more "
         "than {max} ({rule}); {days} of overstay in this run."
     ),
+    # A fixed period's limit (engine/periods.py, issue 9).
+    "period_calendar_year": (
+        "Calendar year {start} to {end} ({rule}): {used} of presence up to {on}, {remaining} of {max} left."
+    ),
+    "period_first_entry": (
+        "Period {start} to {end}, counted from the first entry on {start} ({rule}): {used} of presence "
+        "up to {on}, {remaining} of {max} left."
+    ),
+    "period_none": (
+        "No period counted from a first entry runs on {date} ({rule}): the next entry starts a new one, "
+        "with {max} allowed in it."
+    ),
+    "latest_exit_period": (
+        "Leave by {date}: one more day would make {over} of presence in the fixed period from {start} "
+        "to {end}, more than {max} ({rule})."
+    ),
+    "entry_refused_period": (
+        "Entering on {date} is not allowed: the fixed period from {start} to {end} would hold {over} "
+        "of presence, more than {max} ({rule})."
+    ),
+    "violation_period": (
+        "Overstay from {date}: {count} of presence in the fixed period from {start} to {end}, more "
+        "than {max} ({rule}); {days} of overstay in this run."
+    ),
     "passport_not_given": "No passport given: the passport rules ({rules}) were not judged.",
     "passport_ok": (
         "Passport ({type}) valid until {expires}: it must be valid until at least {needed} ({rule})."
@@ -104,6 +128,12 @@ COUNTS: dict[str, dict[str, tuple[str, str]]] = {
     "violation_per_stay": {"max": _DAYS, "days": _DAYS},
     "violation_window": {"count": _DAYS, "days": _DAYS},
     "planned_stay_too_long": {"days": _DAYS, "max": _DAYS},
+    "period_calendar_year": {"used": _DAYS, "max": _DAYS},
+    "period_first_entry": {"used": _DAYS, "max": _DAYS},
+    "period_none": {"max": _DAYS},
+    "latest_exit_period": {"over": _DAYS},
+    "entry_refused_period": {"over": _DAYS},
+    "violation_period": {"count": _DAYS, "days": _DAYS},
     "earliest": {"trip_days": _DAYS},
     "earliest_same_day": {"trip_days": _DAYS},
     "earliest_none": {"trip_days": _DAYS},

@@ -12,6 +12,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from . import periods as _periods
+from .periods import FixedPeriod
+
 
 class RegimeError(ValueError):
     """A regime file that cannot be trusted: the message names the offending key."""
@@ -182,6 +185,9 @@ class Regime:
             window_days=values["window_days"],
             window_max_days=values["window_max_days"],
             rule_of=rule_of,
+            period=None if values["period_anchor"] is None else FixedPeriod(
+                values["period_anchor"], values["period_length"] or 0, values["period_unit"],
+                values["period_max_days"], rule_of.get("period_max_days", "")),
         )
 
 
@@ -198,6 +204,7 @@ class RuleSet:
     window_days: int | None  # None: no rolling window, only the per-stay limit (R3 kind)
     window_max_days: int | None
     rule_of: Mapping[str, str] = field(default_factory=dict)
+    period: FixedPeriod | None = None  # a fixed (not rolling) period's limit, engine/periods.py
 
     def rule(self, parameter: str, fallback: str = "") -> str:
         return self.rule_of.get(parameter, fallback)
@@ -231,6 +238,12 @@ PARAMETERS: dict[str, _ParamSpec] = {
     # R4 kind: optional, but together; a regime without them limits each stay only.
     "window_days": _ParamSpec(int, None, False, _positive),
     "window_max_days": _ParamSpec(int, None, False, _positive),
+    # Fixed-period kind (engine/periods.py): at most period_max_days of presence in a calendar
+    # year, or in a period of period_length days/months from the first entry. Together.
+    "period_anchor": _ParamSpec(str, None, False, lambda v: v in _periods.ANCHORS),
+    "period_length": _ParamSpec(int, None, False, _positive),
+    "period_unit": _ParamSpec(str, _periods.DAYS, False, lambda v: v in _periods.UNITS),
+    "period_max_days": _ParamSpec(int, None, False, _positive),
 }
 
 KINDS = ("unilateral", "bilateral", "multilateral")
@@ -373,6 +386,34 @@ def _titles(value: Any, where: str) -> dict[str, str]:
     return dict(value)
 
 
+def _check_fixed_period(parameters: Mapping[str, Parameter], where: str) -> None:
+    """The fixed-period parameters go together: an anchor and a maximum; a length (and unit) for
+    a period from the first entry and none for a calendar year; a maximum shorter than the
+    shortest period, or it limits nothing."""
+    names = ("period_anchor", "period_length", "period_unit", "period_max_days")
+    given = [n for n in names if n in parameters]
+    if not given:
+        return
+    pw = f"{where}: parameters"
+    if "period_anchor" not in parameters or "period_max_days" not in parameters:
+        raise RegimeError(f"{pw}.period_anchor and period_max_days go together (fixed-period kind)")
+    cuts = sorted({v.period.since for n in given for v in parameters[n].values})
+    for day in cuts:
+        anchor = parameters["period_anchor"].nearest(day).value
+        length = parameters["period_length"].nearest(day).value if "period_length" in parameters else None
+        unit = parameters["period_unit"].nearest(day).value if "period_unit" in parameters else _periods.DAYS
+        most = parameters["period_max_days"].nearest(day).value
+        if anchor == _periods.CALENDAR_YEAR and (length is not None or "period_unit" in parameters):
+            raise RegimeError(f"{pw}.period_length and period_unit: a calendar year has its own length; set "
+                              f"them only for period_anchor = \"{_periods.FIRST_ENTRY}\"")
+        if anchor == _periods.FIRST_ENTRY and length is None:
+            raise RegimeError(f"{pw}.period_length is required with period_anchor = \"{_periods.FIRST_ENTRY}\"")
+        shortest = _periods.shortest_days(anchor, length or 0, unit)
+        if most >= shortest:
+            raise RegimeError(f"{pw}.period_max_days ({most}) must be less than the period's {shortest} days,"
+                              " or the period limits nothing")
+
+
 def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
     """Validate strictly: unknown keys, missing citations and overlapping periods are errors."""
     _no_unknown(data, _TOP_KEYS, origin)
@@ -467,9 +508,11 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
 
     if ("window_days" in parameters) != ("window_max_days" in parameters):
         raise RegimeError(f"{where}: parameters.window_days and window_max_days go together (R4 kind)")
-    if "window_days" not in parameters and "per_stay_max_days" not in parameters:
+    if "window_days" not in parameters and "per_stay_max_days" not in parameters and "period_anchor" not in parameters:
         raise RegimeError(f"{where}: a regime limits a stay (per_stay_max_days), the days in a window "
-                          "(window_days and window_max_days), or both")
+                          "(window_days and window_max_days), the days in a fixed period (period_anchor and "
+                          "period_max_days), or several of these")
+    _check_fixed_period(parameters, where)
     for value in parameters["window_max_days"].values if "window_max_days" in parameters else ():
         days = parameters["window_days"].nearest(value.period.since).value
         if value.value >= days:
