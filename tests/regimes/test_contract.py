@@ -115,7 +115,7 @@ def test_has_a_case_file_that_exercises_its_limits(regime_id):
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     assert data["regime"] == regime_id
     cited = {case["rule"] for case in data["case"]}
-    limits = {regime.parameters[name].rule for name in ("per_stay_max_days", "window_max_days")
+    limits = {regime.parameters[name].rule for name in ("per_stay_max_days", "window_max_days", "period_max_days")
               if name in regime.parameters}
     limits |= {cov.rule for cov in regime.coverage}
     assert limits <= cited, f"{regime_id}: no case cites {sorted(limits - cited)}"

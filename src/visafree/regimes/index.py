@@ -30,6 +30,10 @@ def _limits(regime: Regime, day: dt.date) -> str:
         parts.append(f"{rules.per_stay_max_days} days a stay")
     if rules.window_days is not None:
         parts.append(f"{rules.window_max_days} in any {rules.window_days}")
+    if rules.period is not None:  # a fixed period (engine/periods.py)
+        p = rules.period
+        parts.append(f"{p.max_days} a calendar year" if p.anchor == "calendar_year"
+                     else f"{p.max_days} in {p.length} {p.unit} from the first entry")
     return "; ".join(parts)
 
 
