@@ -21,7 +21,8 @@ CLI_LABELS = [
     "Passport not judged", "Stay", "Entry", "Exit", "Verdict", "Latest exit", "Error", "Rule", "Content",
     "Parameters", "Source", "Covers", "In force",
 ]
-REASONS = ["nationality", "passport_type", "passport_validity", "not_in_force", "per_stay_limit", "window_limit"]
+REASONS = ["nationality", "passport_type", "passport_validity", "not_in_force", "per_stay_limit", "window_limit",
+           "period_limit"]
 TRANSLATED = [lang for lang in LANGUAGES if lang != "en"]
 #: Every date parameter of the engine's messages and of the error templates.
 DATE_FIELDS = {"date", "start", "end", "entry", "exit", "on", "expires", "needed", "issued", "latest", "min", "max",

@@ -35,7 +35,8 @@ from . import models
 API_LIMITS = Limits(max_stays=2_000, max_planned=50, min_date=dt.date(1950, 1, 1), max_date=dt.date(2100, 12, 31))
 MAX_BODY_BYTES = 256 * 1024
 MAX_QUERY_STAYS = 200
-REASON_CODES = ("nationality", "passport_type", "passport_validity", "not_in_force", "per_stay_limit", "window_limit")
+REASON_CODES = ("nationality", "passport_type", "passport_validity", "not_in_force", "per_stay_limit", "window_limit",
+                "period_limit")
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {
