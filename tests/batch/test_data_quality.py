@@ -157,5 +157,6 @@ def test_csv_input_without_regime_column(tmp_path):
     result = duck.run([csv], tmp_path / "out", ON, threads=1)
     stays = read_rows(f"{tmp_path}/out/stays.parquet")
     assert result.identity_holds and result.counts["events_dropped"] == 0
-    assert [(s["regime"], s["days"], s["violation_rule"]) for s in stays] == \
+    # the output's row order is not specified: in date order
+    assert [(s["regime"], s["days"], s["violation_rule"]) for s in sorted(stays, key=lambda s: s["entry"])] == \
         [("vn-kz", 36, "per_stay_limit"), ("vn-kz", 6, None)]

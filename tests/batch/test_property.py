@@ -13,7 +13,9 @@ from visafree.batch import duck, oracle
 
 from .conftest import ON
 
-PAIRS = [("vn-kz", "KAZ", "VNM"), ("vn-kz", "VNM", "KAZ"), ("schengen", "USA", "FRA"), ("schengen", "GBR", "DEU")]
+PAIRS = [("vn-kz", "KAZ", "VNM"), ("vn-kz", "VNM", "KAZ"), ("schengen", "USA", "FRA"), ("schengen", "GBR", "DEU"),
+         # a fixed period of a calendar year (issue 9): 30 days a stay, 90 a calendar year
+         ("vnm-blr", "BLR", "VNM")]
 
 trip = st.tuples(st.integers(0, 40), st.integers(0, 70))  # (days - 1, gap to the next entry)
 traveller = st.fixed_dictionaries({

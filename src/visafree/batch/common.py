@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .params import RegimeTables
+from .params import RegimeTables, day_number
 
 #: Columns of a crossing event (docs/batch.md). local_time ("HH:MM", optional) orders the
 #: crossings of one day; regime is optional and then taken from the regime that covers the
@@ -44,10 +44,15 @@ FROM {source} e
 def small_tables(t: RegimeTables) -> dict[str, tuple[list[str], list[tuple]]]:
     return {
         "vf_rules": (
-            ["regime", "window_days", "window_max_days", "per_stay_last_offset", "day_offset", "window_gap"],
-            [(r.regime, r.window_days, r.window_max_days, r.per_stay_last_offset, r.day_offset, r.window_gap)
-             for r in t.rules],
+            ["regime", "window_days", "window_max_days", "per_stay_last_offset", "day_offset", "window_gap",
+             "period_year_max", "period_unsupported"],
+            [(r.regime, r.window_days, r.window_max_days, r.per_stay_last_offset, r.day_offset, r.window_gap,
+              r.period_year_max, r.period_unsupported) for r in t.rules],
         ),
+        # Calendar years as day numbers, for a fixed period of a calendar year (1900 to the year
+        # after the reference date's: crossings are never later than the reference date).
+        "vf_years": (["jan1", "dec31"], [(day_number(dt.date(y, 1, 1)), day_number(dt.date(y, 12, 31)))
+                                          for y in range(1900, t.on.year + 2)]),
         "vf_coverage": (["regime", "nationality", "destination"], list(t.coverage)),
         "vf_resolved": (["nationality", "destination", "regime"], list(t.resolved)),
         "vf_in_force": (["regime", "since", "until"], list(t.in_force)),
@@ -59,6 +64,7 @@ SMALL_TYPES = {
     "regime": "STRING", "nationality": "STRING", "destination": "STRING", "territory": "STRING",
     "window_days": "BIGINT", "window_max_days": "BIGINT", "per_stay_last_offset": "BIGINT",
     "day_offset": "BIGINT", "window_gap": "BIGINT", "since": "BIGINT", "until": "BIGINT",
+    "period_year_max": "BIGINT", "period_unsupported": "BIGINT", "jan1": "BIGINT", "dec31": "BIGINT",
 }
 
 

@@ -28,6 +28,11 @@ class RegimeRules:
     window_max_days: int | None  # R4: most days of presence in it
     per_stay_last_offset: int | None  # R3: last permitted day = entry + this (None: no R3)
     day_offset: int  # R3 convention: day number of the entry day (1, or 0 under the other reading)
+    # A fixed period (engine/periods.py): most days of presence in a calendar year (None: no
+    # such rule), and 1 for a period from the first entry, which the SQL does not compute (its
+    # periods form a chain, each starting after the previous one: see docs/batch.md).
+    period_year_max: int | None = None
+    period_unsupported: int = 0
 
     @property
     def window_gap(self) -> int | None:
@@ -66,6 +71,9 @@ def rules_for(regime: Regime, on: dt.date) -> RegimeRules:
         window_max_days=rules.window_max_days,
         per_stay_last_offset=offset,
         day_offset=1 if rules.entry_day_counts else 0,
+        period_year_max=(rules.period.max_days if rules.period is not None
+                         and rules.period.anchor == "calendar_year" else None),
+        period_unsupported=1 if rules.period is not None and rules.period.anchor != "calendar_year" else 0,
     )
 
 

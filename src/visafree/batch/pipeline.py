@@ -345,23 +345,26 @@ FROM (
             breach = "CAST(NULL AS INT)"
         where = f"WHERE s.regime IN ({regimes})" if len(gaps) > 1 else ""
         branches.append(f"""
-SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset
+SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset,
+  x.period_year_max, x.period_unsupported
 FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
 {where}""")
 
     # Per stay: R4 breaks from the run's first breach day on (a suffix of the run, hence of the
     # stay); R3 breaks from day per_stay_max + 1 of the stay. On a tie the engine reports R4.
+    # A fixed period of a calendar year (engine/periods.py; issue 9) is a window function
+    # partitioned by traveller and year: each stay is cut at 31 December into the days it adds
+    # to each year it touches (a day shared with the previous stay belongs to that one), a
+    # running sum over a year's pieces finds the year's (M + 1)-th day of presence, and every
+    # day of presence from it to 31 December is in breach (the engine's days in breach, day for
+    # day). Those days need not run to a stay's end, so a stay's overstay is R3/R4's suffix plus
+    # the period's days before it. A period from the first entry is a chain (each period starts
+    # after the previous one ends): not computed here, its stays are `unsupported_rule_kind`.
+    years = "y.jan1 <= {last} AND y.dec31 >= {first}"
     out.append(Step("vf_stays3", f"""
-WITH stays_p AS ({stays_p})
-SELECT regime, traveller_id, territory, nationality, destination, entry_post, exit_post,
-  entry_event_id, exit_event_id, entry_day, exit_day, last_day, p, shares_day, window_days, fv,
-  fv = r4_first AS window_rule,  -- violation_rule: window_limit, else per_stay_limit
-  CASE WHEN fv IS NULL THEN 0 ELSE last_day - fv + 1 END AS overstay_days,
-  -- a day of breach shared with the previous stay (exit and re-entry) counts once per traveller
-  CASE WHEN shares_day = 1 AND fv = entry_day THEN 1 ELSE 0 END AS shared_breach,
-  CASE WHEN exit_day IS NULL THEN breach_day END AS open_breach
-FROM (
-  SELECT *, least(r4_first, r3_first) AS fv
+WITH stays_p AS ({stays_p}),
+b AS (
+  SELECT *, least(r4_first, r3_first) AS fv34
   FROM (
     SELECT *,
       CASE WHEN breach_day <= last_day THEN greatest(entry_day, breach_day) END AS r4_first,
@@ -369,6 +372,70 @@ FROM (
            THEN entry_day + per_stay_last_offset + 1 END AS r3_first
     FROM ({" UNION ALL ".join(branches)}) b
   ) s
+),
+pseg AS (
+  SELECT b.regime, b.traveller_id, b.territory, b.seq, y.jan1, b.period_year_max,
+    greatest(b.entry_day + b.shares_day, y.jan1) AS sf, least(b.last_day, y.dec31) AS sl
+  FROM b JOIN vf_years y ON {years.format(last='b.last_day', first='b.entry_day + b.shares_day')}
+  WHERE b.period_year_max IS NOT NULL
+),
+pyear AS (
+  SELECT regime, traveller_id, territory, jan1,
+    min(CASE WHEN cum > period_year_max AND cum - (sl - sf + 1) <= period_year_max
+             THEN sf + period_year_max - (cum - (sl - sf + 1)) END) AS first_breach
+  FROM (
+    SELECT *, sum(sl - sf + 1) OVER (PARTITION BY regime, traveller_id, territory, jan1 ORDER BY seq
+                                     ROWS UNBOUNDED PRECEDING) AS cum
+    FROM pseg
+  ) c
+  GROUP BY regime, traveller_id, territory, jan1
+),
+pstay AS (
+  SELECT b.regime, b.traveller_id, b.territory, b.seq,
+    min(greatest(p.first_breach, b.entry_day)) AS p_first,
+    sum(greatest(0, least(b.last_day, y.dec31, coalesce(b.fv34 - 1, b.last_day))
+                    - greatest(p.first_breach, b.entry_day) + 1)) AS p_before
+  FROM b JOIN vf_years y ON {years.format(last='b.last_day', first='b.entry_day')}
+  JOIN pyear p ON p.regime = b.regime AND p.traveller_id = b.traveller_id AND p.territory = b.territory
+              AND p.jan1 = y.jan1 AND p.first_breach IS NOT NULL  -- greatest() skips a NULL
+              AND greatest(p.first_breach, b.entry_day) <= least(b.last_day, y.dec31)
+  WHERE b.period_year_max IS NOT NULL
+  GROUP BY b.regime, b.traveller_id, b.territory, b.seq
+),
+popen AS (
+  -- the open stay: the year's days before its entry leave it period_year_max less those
+  SELECT regime, traveller_id, territory, seq,
+    CASE WHEN pb <= dec31 THEN pb ELSE dec31 + 1 + period_year_max END AS period_breach
+  FROM (
+    SELECT b.regime, b.traveller_id, b.territory, b.seq, y.dec31, b.period_year_max,
+      b.entry_day + greatest(0, b.period_year_max
+        - coalesce(sum(greatest(0, least(g.sl, b.entry_day - 1) - g.sf + 1)), 0)) AS pb
+    FROM b JOIN vf_years y ON {years.format(last='b.entry_day', first='b.entry_day')}
+    LEFT JOIN pseg g ON g.regime = b.regime AND g.traveller_id = b.traveller_id AND g.territory = b.territory
+                    AND g.jan1 = y.jan1
+    WHERE b.exit_day IS NULL AND b.period_year_max IS NOT NULL
+    GROUP BY b.regime, b.traveller_id, b.territory, b.seq, y.dec31, b.period_year_max, b.entry_day
+  ) o
+)
+SELECT regime, traveller_id, territory, nationality, destination, entry_post, exit_post,
+  entry_event_id, exit_event_id, entry_day, exit_day, last_day, p, shares_day, window_days, fv,
+  fv = r4_first AS window_rule,  -- violation_rule: window_limit, else per_stay_limit, else period_limit
+  fv IS NOT NULL AND coalesce(fv <> r4_first, true) AND coalesce(fv <> r3_first, true) AS period_rule,
+  unsupported,
+  CASE WHEN unsupported THEN NULL WHEN fv IS NULL THEN 0
+       ELSE coalesce(last_day - fv34 + 1, 0) + coalesce(p_before, 0) END AS overstay_days,
+  -- a day of breach shared with the previous stay (exit and re-entry) counts once per traveller
+  CASE WHEN shares_day = 1 AND fv = entry_day THEN 1 ELSE 0 END AS shared_breach,
+  CASE WHEN exit_day IS NULL THEN breach_day END AS open_breach,
+  open_period_breach
+FROM (
+  SELECT b.*, CASE WHEN b.period_unsupported = 1 THEN NULL ELSE least(b.fv34, ps.p_first) END AS fv,
+    ps.p_before, po.period_breach AS open_period_breach, b.period_unsupported = 1 AS unsupported
+  FROM b
+  LEFT JOIN pstay ps ON ps.regime = b.regime AND ps.traveller_id = b.traveller_id AND ps.territory = b.territory
+                    AND ps.seq = b.seq
+  LEFT JOIN popen po ON po.regime = b.regime AND po.traveller_id = b.traveller_id AND po.territory = b.territory
+                    AND po.seq = b.seq
 ) s
 """, materialize=True, release=("vf_seq0", "vf_seq1", "vf_suspect_events", "vf_fix")))
 
@@ -388,7 +455,9 @@ SELECT {KEY}, min(nationality) AS nationality, count(*) AS stays,
   max(CASE WHEN exit_day IS NULL THEN entry_day END) AS open_entry,
   max(CASE WHEN exit_day IS NULL THEN nationality END) AS open_nationality,
   max(CASE WHEN exit_day IS NULL THEN destination END) AS open_destination,
-  max(open_breach) AS open_breach
+  max(open_breach) AS open_breach,
+  max(open_period_breach) AS open_period_breach,
+  max(CASE WHEN unsupported THEN 1 ELSE 0 END) AS unsupported
 FROM vf_stays3 GROUP BY {KEY}
 """
     out.append(Step("vf_travellers", f"""
@@ -397,23 +466,29 @@ SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territ
   CAST(presence_days AS BIGINT) AS presence_days, CAST(days_used AS BIGINT) AS days_used,
   CAST(CASE WHEN days_used IS NOT NULL THEN greatest(0, window_max_days - days_used) END AS BIGINT) AS days_remaining,
   CAST(overstay_days AS BIGINT) AS overstay_days,
-  CAST(stays_with_violation AS BIGINT) AS stays_with_violation,
+  CAST(CASE WHEN unsupported = 0 THEN stays_with_violation END AS BIGINT) AS stays_with_violation,
   {d.i2d('first_violation_day')} AS first_violation,
   open_entry IS NOT NULL AS in_country,
   {d.i2d('open_entry')} AS current_entry,
   CAST(CASE WHEN open_entry IS NOT NULL THEN {on} - open_entry + day_offset END AS BIGINT) AS current_day,
   {d.i2d('latest')} AS latest_exit,
-  CASE WHEN latest IS NULL THEN NULL
-       WHEN window_cap IS NOT NULL AND (stay_cap IS NULL OR window_cap <= stay_cap) THEN 'window_limit'
-       ELSE 'per_stay_limit' END AS limited_by,
-  (open_entry IS NOT NULL AND (latest IS NULL OR latest < {on})) AS past_permitted_end
+  -- ties go to the rule the engine lists first: the window, the per-stay limit, the period
+  CASE WHEN open_entry IS NOT NULL AND unsupported = 1 THEN 'unsupported_rule_kind'
+       WHEN latest IS NULL THEN NULL
+       WHEN window_cap IS NOT NULL AND window_cap = latest THEN 'window_limit'
+       WHEN stay_cap IS NOT NULL AND stay_cap = latest THEN 'per_stay_limit'
+       ELSE 'period_limit' END AS limited_by,
+  (open_entry IS NOT NULL AND unsupported = 0 AND (latest IS NULL OR latest < {on})) AS past_permitted_end
 FROM (
-  SELECT *, CASE WHEN open_entry IS NULL OR blocked = 1 THEN NULL ELSE least(window_cap, stay_cap) END AS latest
+  SELECT *, CASE WHEN open_entry IS NULL OR blocked = 1 OR unsupported = 1 THEN NULL
+                 ELSE least(window_cap, stay_cap, period_cap) END AS latest
   FROM (
     SELECT t.*, x.window_max_days, x.day_offset,
-      CASE WHEN c.regime IS NULL OR f.regime IS NULL OR t.open_breach <= t.open_entry THEN 1 ELSE 0 END
+      CASE WHEN c.regime IS NULL OR f.regime IS NULL OR t.open_breach <= t.open_entry
+                OR t.open_period_breach <= t.open_entry THEN 1 ELSE 0 END
         AS blocked,
       t.open_breach - 1 AS window_cap,
+      t.open_period_breach - 1 AS period_cap,
       t.open_entry + x.per_stay_last_offset AS stay_cap
     FROM ({trav0}) t
     JOIN vf_rules x ON {e('x.regime')} = t.regime
@@ -432,7 +507,8 @@ SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territ
   {d.i2d('entry_day')} AS entry, {d.i2d('exit_day')} AS exit, {d.i2d('last_day')} AS last_day,
   CAST(last_day - entry_day + 1 AS BIGINT) AS days,
   {d.i2d('fv')} AS first_violation,
-  CASE WHEN fv IS NULL THEN NULL WHEN window_rule THEN 'window_limit' ELSE 'per_stay_limit' END AS violation_rule,
+  CASE WHEN unsupported THEN 'unsupported_rule_kind' WHEN fv IS NULL THEN NULL WHEN window_rule THEN 'window_limit'
+       WHEN period_rule THEN 'period_limit' ELSE 'per_stay_limit' END AS violation_rule,
   CAST(overstay_days AS BIGINT) AS overstay_days,
   entry_event_id, exit_event_id
 FROM vf_stays3
@@ -450,9 +526,11 @@ SELECT CASE WHEN grouping(nationality) = 0 THEN 'nationality' WHEN grouping(dest
   count(DISTINCT traveller_id) AS travellers,
   CAST(sum(CASE WHEN exit_day IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS open_stays,
   CAST(sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS stays_with_violation,
-  CAST(sum(CASE WHEN fv IS NOT NULL AND NOT coalesce(window_rule, false) THEN 1 ELSE 0 END) AS BIGINT)
-    AS per_stay_limit,
+  CAST(sum(CASE WHEN fv IS NOT NULL AND NOT coalesce(window_rule, false) AND NOT period_rule THEN 1 ELSE 0 END)
+    AS BIGINT) AS per_stay_limit,
   CAST(sum(CASE WHEN window_rule THEN 1 ELSE 0 END) AS BIGINT) AS window_limit,
+  CAST(sum(CASE WHEN period_rule AND NOT coalesce(window_rule, false) THEN 1 ELSE 0 END) AS BIGINT) AS period_limit,
+  CAST(sum(CASE WHEN unsupported THEN 1 ELSE 0 END) AS BIGINT) AS unsupported_rule_kind,
   CAST(sum(overstay_days) AS BIGINT) AS overstay_days
 FROM (SELECT *, {d.month_start(d.i2d('entry_day'))} AS month_start FROM vf_stays3) s
 GROUP BY GROUPING SETS ((nationality, regime), (destination, regime), (entry_post, regime),
@@ -466,7 +544,7 @@ def summary_sql(d: Dialect, dimension: str, name: str) -> str:
     value = d.month("month_start") if dimension == "month" else d.dec("dim")
     return f"""
 SELECT {value} AS {name}, {d.dec('regime')} AS regime, stays, travellers, open_stays,
-  stays_with_violation, per_stay_limit, window_limit, overstay_days
+  stays_with_violation, per_stay_limit, window_limit, period_limit, unsupported_rule_kind, overstay_days
 FROM vf_summary
 WHERE kind = '{dimension}'
 ORDER BY 1, 2
@@ -484,13 +562,16 @@ SUMMARIES = {
 COUNTS_SQL = """
 SELECT r.events_read, s.closed_stays, s.open_stays, q.events_dropped, t.travellers,
   t.travellers_overstaying, t.overstay_days, s.stays_per_stay_limit, s.stays_window_limit,
-  t.in_country, t.past_permitted_end
+  s.stays_period_limit, s.stays_unsupported_rule_kind, t.in_country, t.past_permitted_end
 FROM (SELECT count(*) AS events_read FROM vf_raw) r
 CROSS JOIN (
   SELECT coalesce(sum(CASE WHEN exit IS NOT NULL THEN 1 ELSE 0 END), 0) AS closed_stays,
          coalesce(sum(CASE WHEN exit IS NULL THEN 1 ELSE 0 END), 0) AS open_stays,
          coalesce(sum(CASE WHEN violation_rule = 'per_stay_limit' THEN 1 ELSE 0 END), 0) AS stays_per_stay_limit,
-         coalesce(sum(CASE WHEN violation_rule = 'window_limit' THEN 1 ELSE 0 END), 0) AS stays_window_limit
+         coalesce(sum(CASE WHEN violation_rule = 'window_limit' THEN 1 ELSE 0 END), 0) AS stays_window_limit,
+         coalesce(sum(CASE WHEN violation_rule = 'period_limit' THEN 1 ELSE 0 END), 0) AS stays_period_limit,
+         coalesce(sum(CASE WHEN violation_rule = 'unsupported_rule_kind' THEN 1 ELSE 0 END), 0)
+           AS stays_unsupported_rule_kind
   FROM vf_stays) s
 CROSS JOIN (SELECT count(*) AS events_dropped FROM vf_dq WHERE NOT kept) q
 CROSS JOIN (
