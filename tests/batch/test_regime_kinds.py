@@ -151,3 +151,40 @@ def test_a_period_from_the_first_entry_is_reported_as_unsupported_and_counted(co
     assert all(p["limited_by"] == "unsupported_rule_kind" and p["latest_exit"] is None for p in open_people)
     summary = duck.fetch_dicts(con, "SELECT * FROM vf_summary WHERE kind = 'nationality'")
     assert sum(r["unsupported_rule_kind"] for r in summary) == 4
+
+
+@pytest.mark.spark
+def test_spark_computes_the_calendar_year_as_duckdb_does(spark_session, tmp_path):
+    """The same SQL on Spark: a log with the three calendar-year regimes and a first-entry one."""
+    import random
+
+    import pyarrow.parquet as pq
+
+    from visafree.batch import spark
+
+    rng = random.Random(9)
+    trips = [[(rng.randint(0, 25), rng.randint(0, 20)) for _ in range(rng.randint(1, 8))] for _ in range(24)]
+    tables = []
+    for i, regime_id in enumerate([*sorted(CALENDAR), FIRST_ENTRY.id]):
+        part = _with_regime(events_of(trips[6 * i:6 * i + 6], False, start=-420), regime_id)
+        ids = pa.array([v + 1000 * i for v in part.column("traveller_id").to_pylist()], pa.int64())
+        events = pa.array([v + 100_000 * i for v in part.column("event_id").to_pylist()], pa.int64())
+        part = part.set_column(part.schema.get_field_index("traveller_id"), "traveller_id", ids)
+        tables.append(part.set_column(part.schema.get_field_index("event_id"), "event_id", events))
+    log = tmp_path / "log"
+    log.mkdir()
+    pq.write_table(pa.concat_tables(tables), log / "part-0.parquet")
+    regimes = {**builtin_regimes(), **CALENDAR, FIRST_ENTRY.id: FIRST_ENTRY}
+    duck_report = duck.run([log], tmp_path / "duck", ON, threads=1, regimes=regimes)
+    spark_report = spark.run([log], tmp_path / "spark", ON, spark=spark_session, regimes=regimes)
+    assert spark_report.counts == duck_report.counts
+    assert spark_report.counts["stays_period_limit"] > 0 and spark_report.counts["stays_unsupported_rule_kind"] > 0
+    from .conftest import read_rows
+
+    def ordered(rows):
+        return sorted(rows, key=lambda r: (r["regime"], r["traveller_id"], str(r.get("entry")), r.get("entry_event_id")))
+
+    for name in ("stays", "travellers"):
+        ours = ordered(read_rows(f"{tmp_path}/spark/{name}.parquet/*.parquet"))
+        theirs = ordered(read_rows(f"{tmp_path}/duck/{name}.parquet"))
+        assert len(ours) == len(theirs) > 0 and ours == theirs, name

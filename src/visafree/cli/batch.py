@@ -116,9 +116,11 @@ def print_summary(result) -> None:
         ("crossings set aside (data quality)", c["events_dropped"]),
         ("travellers", c["travellers"]),
         ("travellers who overstayed", c["travellers_overstaying"]),
-        ("days of overstay (R3 or R4)", c["overstay_days"]),
+        ("days of overstay (R3, R4 or a fixed period)", c["overstay_days"]),
         ("stays breaking R3 first (per stay)", c["stays_per_stay_limit"]),
         ("stays breaking R4 first (window)", c["stays_window_limit"]),
+        ("stays breaking a fixed period first", c.get("stays_period_limit", 0)),
+        ("stays under a rule the batch does not compute", c.get("stays_unsupported_rule_kind", 0)),
         ("in the country on the reference date", c["in_country"]),
         ("of whom past their permitted end", c["past_permitted_end"]),
     ]

@@ -508,11 +508,11 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
 
     if ("window_days" in parameters) != ("window_max_days" in parameters):
         raise RegimeError(f"{where}: parameters.window_days and window_max_days go together (R4 kind)")
+    _check_fixed_period(parameters, where)
     if "window_days" not in parameters and "per_stay_max_days" not in parameters and "period_anchor" not in parameters:
         raise RegimeError(f"{where}: a regime limits a stay (per_stay_max_days), the days in a window "
                           "(window_days and window_max_days), the days in a fixed period (period_anchor and "
                           "period_max_days), or several of these")
-    _check_fixed_period(parameters, where)
     for value in parameters["window_max_days"].values if "window_max_days" in parameters else ():
         days = parameters["window_days"].nearest(value.period.since).value
         if value.value >= days:
