@@ -469,7 +469,7 @@ def judge_entry(
     blocked = any(r in reasons for r in (*ENTRY_REASONS, WINDOW_LIMIT, PERIOD_LIMIT))
     latest_exit = limited_by = None
     if not blocked and caps:
-        # Ties go to the rule listed first: the window, then the per-stay limit, then the passport.
+        # Ties go to the rule listed first: the window, the per-stay limit, the fixed period, the passport.
         latest, limited_by = min(caps, key=lambda c: c[0])
         latest_exit = dt.date.fromordinal(latest)
         if limited_by == PERIOD_LIMIT and fixed is not None:
