@@ -360,25 +360,28 @@ FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
     # day). Those days need not run to a stay's end, so a stay's overstay is R3/R4's suffix plus
     # the period's days before it. A period from the first entry is a chain (each period starts
     # after the previous one ends): not computed here, its stays are `unsupported_rule_kind`.
+    # Stored once (vf_stays3b, vf_pseg): the period's steps read them several times, and Spark
+    # would otherwise plan the stays' windows once per reading.
     years = "y.jan1 <= {last} AND y.dec31 >= {first}"
+    out.append(Step("vf_stays3b", f"""
+WITH stays_p AS ({stays_p})
+SELECT *, least(r4_first, r3_first) AS fv34
+FROM (
+  SELECT *,
+    CASE WHEN breach_day <= last_day THEN greatest(entry_day, breach_day) END AS r4_first,
+    CASE WHEN last_day > entry_day + per_stay_last_offset
+         THEN entry_day + per_stay_last_offset + 1 END AS r3_first
+  FROM ({" UNION ALL ".join(branches)}) b
+) s
+""", materialize=True, release=("vf_seq0", "vf_seq1", "vf_suspect_events", "vf_fix")))
+    out.append(Step("vf_pseg", f"""
+SELECT b.regime, b.traveller_id, b.territory, b.seq, y.jan1, b.period_year_max,
+  greatest(b.entry_day + b.shares_day, y.jan1) AS sf, least(b.last_day, y.dec31) AS sl
+FROM vf_stays3b b JOIN vf_years y ON {years.format(last='b.last_day', first='b.entry_day + b.shares_day')}
+WHERE b.period_year_max IS NOT NULL
+""", materialize=True))
     out.append(Step("vf_stays3", f"""
-WITH stays_p AS ({stays_p}),
-b AS (
-  SELECT *, least(r4_first, r3_first) AS fv34
-  FROM (
-    SELECT *,
-      CASE WHEN breach_day <= last_day THEN greatest(entry_day, breach_day) END AS r4_first,
-      CASE WHEN last_day > entry_day + per_stay_last_offset
-           THEN entry_day + per_stay_last_offset + 1 END AS r3_first
-    FROM ({" UNION ALL ".join(branches)}) b
-  ) s
-),
-pseg AS (
-  SELECT b.regime, b.traveller_id, b.territory, b.seq, y.jan1, b.period_year_max,
-    greatest(b.entry_day + b.shares_day, y.jan1) AS sf, least(b.last_day, y.dec31) AS sl
-  FROM b JOIN vf_years y ON {years.format(last='b.last_day', first='b.entry_day + b.shares_day')}
-  WHERE b.period_year_max IS NOT NULL
-),
+WITH b AS (SELECT * FROM vf_stays3b), pseg AS (SELECT * FROM vf_pseg),
 pyear AS (
   SELECT regime, traveller_id, territory, jan1,
     min(CASE WHEN cum > period_year_max AND cum - (sl - sf + 1) <= period_year_max
@@ -437,7 +440,7 @@ FROM (
   LEFT JOIN popen po ON po.regime = b.regime AND po.traveller_id = b.traveller_id AND po.territory = b.territory
                     AND po.seq = b.seq
 ) s
-""", materialize=True, release=("vf_seq0", "vf_seq1", "vf_suspect_events", "vf_fix")))
+""", materialize=True, release=("vf_stays3b", "vf_pseg")))
 
     # Per traveller, in one aggregate; the open stay (at most one: the last crossing) gets its
     # true latest exit, as engine.judge_entry decides it (no passport here).
