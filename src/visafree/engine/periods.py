@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import NamedTuple
 
 from .explain import Note, note
@@ -165,8 +165,9 @@ def history_breaches(period: FixedPeriod, presence: Presence, entries: list[int]
             lo, hi = max(first, starts[run]), min(ends[run], b)
             if lo <= hi:
                 runs.append((lo, hi, bisect_right(entries, lo) - 1))
-        for position in range(len(entries)):
-            if lasts[position] >= first and entries[position] <= b and position not in first_of:
+        # the stays present on a day of [first, b] (stays are in date order, so are their ends)
+        for position in range(bisect_left(lasts, first), bisect_right(entries, b)):
+            if position not in first_of:
                 first_of[position] = max(first, entries[position])
     return runs, first_of
 
