@@ -270,7 +270,7 @@ class _Reader:
             raise MRZError(where, "mrz_empty")
         return number
 
-    def long_number(self, where: str, principal: str, digit: str, optional: str, optional_where: str) -> tuple[str, str]:
+    def long_number(self, where: str, principal: str, digit: str, optional: str) -> tuple[str, str]:
         """TD1/TD2 document number and what remains of the optional data (Parts 5 and 6)."""
         if digit != FILLER:
             self.verify(where, principal, digit)
@@ -284,28 +284,32 @@ class _Reader:
         self.verify(where, principal + rest, digit)
         return principal + rest, optional[end + 1:]
 
-    def date(self, where: str, raw: str, *, birth: bool) -> dt.date | None:
-        if birth and set(raw[2:]) == {FILLER} and (set(raw[:2]) <= _DIGITS or raw[:2] == "<<"):
-            return None  # Doc 9303 Part 3: unknown month and day (or the whole date) are fillers
-        if birth and raw[4:] == "<<" and set(raw[:4]) <= _DIGITS:
-            return None  # unknown day
+    def birth_date(self, where: str, raw: str) -> dt.date | None:
+        """The latest date with these digits not after the reference date; None when unknown."""
+        # Doc 9303 Part 3: the unknown parts of a birth date are fillers: YYMM<<, YY<<<<, <<<<<<.
+        known = raw.rstrip(FILLER)
+        if len(known) in (0, 2, 4) and set(known) <= _DIGITS:
+            return None
+        century = self.reference_date.year // 100 * 100
+        return self._date(where, raw, (century, century - 100), not_after=self.reference_date)
+
+    def expiry_date(self, where: str, raw: str) -> dt.date:
+        """Within 50 years either side of the reference date (Doc 9303 writes no century)."""
+        year = self.reference_date.year
+        yy = int(raw[:2]) if set(raw[:2]) <= _DIGITS else 0
+        centuries = tuple(c for c in (year // 100 * 100 + k for k in (-100, 0, 100)) if year - 50 <= c + yy < year + 50)
+        return self._date(where, raw, centuries, not_after=None)
+
+    def _date(self, where: str, raw: str, centuries: tuple[int, ...], not_after: dt.date | None) -> dt.date:
         if not set(raw) <= _DIGITS:
             raise MRZError(where, "mrz_format")
         yy, mm, dd = int(raw[:2]), int(raw[2:4]), int(raw[4:])
-        ref = self.reference_date
-        if birth:
-            # The latest date with these digits that is not after the reference date.
-            candidates = [c * 100 + yy for c in (ref.year // 100, ref.year // 100 - 1)]
-        else:
-            # Expiry or valid-until: within 50 years either side of the reference date.
-            candidates = [year for year in (c * 100 + yy for c in range(ref.year // 100 - 1, ref.year // 100 + 2))
-                          if ref.year - 50 <= year < ref.year + 50]
-        for year in candidates:
+        for century in centuries:
             try:
-                day = dt.date(year, mm, dd)
+                day = dt.date(century + yy, mm, dd)
             except ValueError:
                 continue
-            if not birth or day <= ref:
+            if not_after is None or day <= not_after:
                 return day
         raise MRZError(where, "mrz_date")
 
@@ -313,9 +317,6 @@ class _Reader:
         if char not in "MFX<":
             raise MRZError(where, "mrz_sex")
         return None if char == FILLER else char
-
-    def optional(self, raw: str) -> str:
-        return raw.rstrip(FILLER)
 
 
 def read_mrz(
@@ -348,19 +349,18 @@ def read_mrz(
     optional_raw = r.text(2, 29, {TD3: 42, TD2: 35}.get(layout, width))
     optional_where = "mrz.line2.personal_number" if layout == TD3 else "mrz.line2.optional_data"
     if layout == TD2:
-        number, optional_raw = r.long_number("mrz.line2.document_number", principal, number_digit,
-                                             optional_raw, optional_where)
+        number, optional_raw = r.long_number("mrz.line2.document_number", principal, number_digit, optional_raw)
     else:
         r.verify("mrz.line2.document_number", principal, number_digit)
         number = r.number("mrz.line2.document_number", principal)
     nationality = r.country("mrz.line2.nationality", r.text(2, 11, 13))
     birth_raw = r.text(2, 14, 19)
     r.verify("mrz.line2.birth_date", birth_raw, r.text(2, 20, 20))
-    birth = r.date("mrz.line2.birth_date", birth_raw, birth=True)
+    birth = r.birth_date("mrz.line2.birth_date", birth_raw)
     sex = r.sex("mrz.line2.sex", r.text(2, 21, 21))
     expiry_raw = r.text(2, 22, 27)
     r.verify(f"mrz.line2.{expiry_name}", expiry_raw, r.text(2, 28, 28))
-    expires = r.date(f"mrz.line2.{expiry_name}", expiry_raw, birth=False)
+    expires = r.expiry_date(f"mrz.line2.{expiry_name}", expiry_raw)
     if layout == TD3:
         personal, personal_digit = r.text(2, 29, 42), r.text(2, 43, 43)
         # Part 4: an unused personal number (all fillers) may have `<` or 0 as its check digit.
@@ -369,33 +369,31 @@ def read_mrz(
     if layout in (TD3, TD2):
         composite = r.text(2, 1, 10) + r.text(2, 14, 20) + r.text(2, 22, width - 1)
         r.verify("mrz.line2.composite", composite, r.text(2, width, width))
-    assert expires is not None
     return MRZDocument(
         layout=layout, document_code=code, issuing_state=issuing_state, nationality=nationality,
         expires=expires, document_number=number, birth_date=birth, sex=sex,
-        optional_data=(r.optional(optional_raw),),
+        optional_data=(optional_raw.rstrip(FILLER),),
     )
 
 
 def _read_td1(r: _Reader, code: str, issuing_state: str) -> MRZDocument:
     number, optional1 = r.long_number("mrz.line1.document_number", r.text(1, 6, 14), r.text(1, 15, 15),
-                                      r.text(1, 16, 30), "mrz.line1.optional_data")
+                                      r.text(1, 16, 30))
     birth_raw = r.text(2, 1, 6)
     r.verify("mrz.line2.birth_date", birth_raw, r.text(2, 7, 7))
-    birth = r.date("mrz.line2.birth_date", birth_raw, birth=True)
+    birth = r.birth_date("mrz.line2.birth_date", birth_raw)
     sex = r.sex("mrz.line2.sex", r.text(2, 8, 8))
     expiry_raw = r.text(2, 9, 14)
     r.verify("mrz.line2.expiry_date", expiry_raw, r.text(2, 15, 15))
-    expires = r.date("mrz.line2.expiry_date", expiry_raw, birth=False)
+    expires = r.expiry_date("mrz.line2.expiry_date", expiry_raw)
     nationality = r.country("mrz.line2.nationality", r.text(2, 16, 18))
     composite = r.text(1, 6, 30) + r.text(2, 1, 7) + r.text(2, 9, 15) + r.text(2, 19, 29)
     r.verify("mrz.line2.composite", composite, r.text(2, 30, 30))
     r.name("mrz.line3.name", r.text(3, 1, 30))
-    assert expires is not None
     return MRZDocument(
         layout=TD1, document_code=code, issuing_state=issuing_state, nationality=nationality,
         expires=expires, document_number=number, birth_date=birth, sex=sex,
-        optional_data=(r.optional(optional1), r.optional(r.text(2, 19, 29))),
+        optional_data=(optional1.rstrip(FILLER), r.text(2, 19, 29).rstrip(FILLER)),
     )
 
 
