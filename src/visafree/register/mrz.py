@@ -419,7 +419,7 @@ def _yymmdd(day: dt.date | str | None) -> str:
 
 def format_mrz(
     layout: str, *, issuing_state: str, document_number: str, nationality: str,
-    birth_date: dt.date | str | None, expires: dt.date, sex: str | None = None,
+    birth_date: dt.date | str | None, expires: dt.date | str, sex: str | None = None,
     document_code: str | None = None, optional_data: Sequence[str] = (), name: str = "TRAVELLER<<TEST",
 ) -> tuple[str, ...]:
     """The lines of a valid MRZ in `layout`, every check digit computed (tests, benchmarks, docs).
