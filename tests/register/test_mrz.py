@@ -155,8 +155,10 @@ def test_each_wrong_check_digit_is_refused_with_its_field(layout, line, position
 
 @pytest.mark.parametrize("layout, line, position, field", CHECK_DIGITS)
 def test_a_letter_or_filler_for_a_check_digit_is_refused(layout, line, position, field):
-    error = refused(replace(valid(layout), line, position, "A"))
-    assert error.field == field
+    assert refused(replace(valid(layout), line, position, "A")).field == field
+    # A filler: only TD1 and TD2 give it a meaning, for a document number (a long one; tested below).
+    if not (layout in (TD1, TD2) and field.endswith("document_number")):
+        assert refused(replace(valid(layout), line, position, "<")).field == field
 
 
 @pytest.mark.parametrize("layout", [MRV_A, MRV_B])
