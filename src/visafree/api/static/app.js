@@ -202,7 +202,10 @@ function setDateInput(el, iso) {
   if (err) { err.hidden = true; err.textContent = ""; }
 }
 
+let rowGeneration = 0;  // rows of an earlier build (a change event fired as they are removed) are ignored
+
 function buildRows() {
+  rowGeneration++;
   const list = $("trips");
   const trips = traveller().trips;
   const rows = trips.map((trip, i) => makeRow(trip, i));
@@ -219,6 +222,7 @@ function makeRow(trip, i) {
   exit.value = typed(trip.exit);
   entry.placeholder = exit.placeholder = t("date.placeholder");
   numberRow(row, i);
+  row.dataset.gen = String(rowGeneration);  // a late change event must not write to new trips
   return row;
 }
 
@@ -253,7 +257,7 @@ function removeTrip(i) {
 function onTripInput(ev) {
   const input = ev.target;
   const row = input.closest(".trip");
-  if (!row || !input.classList.contains("date")) return;
+  if (!row || !input.classList.contains("date") || row.dataset.gen !== String(rowGeneration)) return;
   const i = +row.dataset.i;
   const trips = traveller().trips;
   while (trips.length <= i) trips.push({ entry: "", exit: "" });
