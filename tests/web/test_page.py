@@ -62,10 +62,11 @@ def axe_violations(page) -> list[str]:
 
 
 def result_top_on_screen(page) -> bool:
-    """Phone first: status, leave-by and days left are within the first screen."""
+    """Phone first: status, leave-by and days left are within the first screen of the page."""
     return page.evaluate("""() => {
         const h = window.innerHeight;
-        return ['#status', '#days-left'].every(s => document.querySelector(s).getBoundingClientRect().bottom <= h);
+        const bottom = (s) => document.querySelector(s).getBoundingClientRect().bottom + window.scrollY;
+        return ['#status', '#days-left', '#leave-by-box'].every(s => bottom(s) <= h);
     }""")
 
 
