@@ -55,13 +55,13 @@ class Forecast:
     limited_by: tuple[str | None, ...]
 
 
-def _union_periods(periods: list[Period], first: int, last: int, out: bytearray) -> None:
+def _union_periods(periods: list[Period], first: int, last: int, out: list[int]) -> None:
     """Mark the days of `periods` within [first, last] in `out` (indexed from `first`)."""
     for period in periods:
         a = max(period.since.toordinal(), first)
         b = last if period.until is None else min(period.until.toordinal(), last)
         if a <= b:
-            out[a - first:b - first + 1] = b"\x01" * (b - a + 1)
+            out[a - first:b - first + 1] = [1] * (b - a + 1)
 
 
 def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
@@ -100,9 +100,10 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
         last_entry = too_old if last_entry is None else min(last_entry, too_old)
 
     # Entry into force and dated coverage as runs of days over the start dates.
-    in_force = bytearray(days)
+    # Lists of 0/1 rather than bytearrays: mypyc, which compiles the engine, iterates lists natively.
+    in_force = [0] * days
     _union_periods([p.period for p in regime.in_force], o, top, in_force)
-    covered = bytearray(days)
+    covered = [0] * days
     for cov in regime.coverage:
         for n in cov.nationality_periods.get(question.nationality, ()):
             for d in cov.destination_periods.get(question.destination, ()):
@@ -121,11 +122,11 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
         # on `on`, so that every count needed is a difference of two prefix sums.
         base = o - 2 * width
         size = top - base + 1
-        present = bytearray(size)
+        present = [0] * size
         starts, ends = presence.starts, presence.ends
         for run in range(max(0, bisect_right(ends, base - 1)), bisect_left(starts, top + 1)):
             a, b = max(starts[run], base), min(ends[run], top)
-            present[a - base:b - base + 1] = b"\x01" * (b - a + 1)
+            present[a - base:b - base + 1] = [1] * (b - a + 1)
         prefix = [0, *accumulate(present)]  # prefix[i]: days of presence in [base, base + i)
         first_used = o - width + 1 - base  # index of the first day shown
         days_used = tuple(prefix[i + 1] - prefix[i + 1 - width] for i in range(first_used, size))

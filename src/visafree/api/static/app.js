@@ -471,7 +471,10 @@ async function runCheck() {
   clearApiMarks();
   if (!res.ok) {
     const err = data.error || { code: "invalid_request", message: "" };
-    showError(errorTitle(err, sent), err.message);
+    // A trip's error is said with the trip's own number (the API counts stays and planned trips
+    // apart, in date order); the API's detail is kept for the other fields.
+    const row = rowOfField(err.field, sent);
+    showError(errorTitle(err, sent), row === null ? err.message : partnerText(err, sent));
     markField(err.field, sent);
     return;
   }
@@ -495,6 +498,18 @@ function errorTitle(err, sent) {
   const title = messages["error." + err.code] ? t("error." + err.code) : t("error.invalid_request");
   const row = rowOfField(err.field, sent);
   return row === null ? title : t("Trip {n}", { n: row + 1 }) + ": " + title;
+}
+
+// The other trip of an overlap or of a second open stay, by its number on the page.
+function partnerText(err, sent) {
+  const m = /^(stays|planned)\[(\d+)\]/.exec(err.field || "");
+  if (!m || (err.code !== "overlapping_stays" && err.code !== "multiple_open_stays")) return null;
+  const k = +m[2];
+  let other;
+  if (err.code === "multiple_open_stays") other = sent.stayRows[sent.body.stays.findIndex((x) => !x.exit)];
+  else if (m[1] === "stays") other = sent.stayRows[k - 1];
+  else other = k > 0 ? sent.plannedRows[k - 1] : sent.stayRows[sent.stayRows.length - 1];
+  return other === undefined ? null : t("With trip {n}.", { n: other + 1 });
 }
 
 function rowOfField(field, sent) {
