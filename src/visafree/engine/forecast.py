@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress, repeat
+from operator import add, not_, sub
 
 from .check import (
     NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT, WINDOW_LIMIT, InputError,
@@ -129,21 +130,21 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
             present[a - base:b - base + 1] = [1] * (b - a + 1)
         prefix = [0, *accumulate(present)]  # prefix[i]: days of presence in [base, base + i)
         first_used = o - width + 1 - base  # index of the first day shown
-        days_used = tuple(prefix[i + 1] - prefix[i + 1 - width] for i in range(first_used, size))
+        # map(sub, ...) over slices: the per-day arithmetic runs in C, not in a Python loop.
+        days_used = tuple(map(sub, prefix[first_used + 1:size + 1], prefix[first_used + 1 - width:size + 1 - width]))
         used_from = dt.date.fromordinal(base + first_used)
         # absence[k]: the first index j with h(j) = j - prefix[j] = k (h rises by one after each
         # day of absence), so the first j with h(j) > threshold is absence[threshold + 1].
         absence = [0]
-        absence += [i + 1 for i, here in enumerate(present) if not here]
+        absence += compress(range(1, size + 1), map(not_, present))
         offset = o - base
         # The stay from index s breaks R4 on day base + j + W - 1 with j = absence[h(s) - (W - M) + 1]
         # (never before the entry day itself): it lasts max(0, j - s + W - 1) days, 0 = refused.
         w1 = width - 1
-        window_length = [
-            max(0, (absence[need] if need > 0 else 0) - s + w1)
-            for s, need in zip(range(offset, offset + days),
-                               [s - prefix[s] - slack + 1 for s in range(offset, offset + days)])
-        ]
+        starts_range = range(offset, offset + days)
+        absent_before = map(sub, starts_range, prefix[offset:offset + days])  # h(s)
+        firsts = [absence[need] if need > 0 else 0 for need in map(add, absent_before, repeat(1 - slack, days))]
+        window_length = [x if x > 0 else 0 for x in map(sub, firsts, range(offset - w1, offset - w1 + days))]
 
     # The length each start allows and the rule that sets it; ties go to the rule listed first,
     # as in judge_entry: the window, the per-stay limit, the passport.
