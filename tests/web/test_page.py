@@ -117,6 +117,11 @@ def test_kazakh_tourist_plans_a_summer(new_page, shots, lang, size):
         assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(shots / f"kazakh-{lang}-{size['width']}.png"), full_page=True)
     assert axe_violations(page) == []
+    # Printed: the figures, the trips and the calendar, without the buttons.
+    page.emulate_media(media="print")
+    assert not page.is_visible("#add-trip") and not page.is_visible("#pdf")
+    assert page.is_visible("#days-used") and page.is_visible("#calendar")
+    page.emulate_media(media="screen")
     assert page.js_errors == []
 
 
