@@ -66,7 +66,8 @@ def result_top_on_screen(page) -> bool:
     return page.evaluate("""() => {
         const h = window.innerHeight;
         const bottom = (s) => document.querySelector(s).getBoundingClientRect().bottom + window.scrollY;
-        return ['#status', '#days-left', '#leave-by-box'].every(s => bottom(s) <= h);
+        const shown = ['#status', '#days-left', '#leave-by-box'].filter(s => document.querySelector(s).offsetParent);
+        return shown.length >= 2 && shown.every(s => bottom(s) <= h);
     }""")
 
 
