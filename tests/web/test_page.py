@@ -428,3 +428,26 @@ def test_two_thousand_trips_without_quadratic_work(new_page, tmp_path):
     assert at_2000["rowsUpdated"] <= at_100["rowsUpdated"] + 1
     expect(page.locator("#days-used")).to_have_text("3 of 90 days")
     assert page.js_errors == []
+
+
+def test_opens_in_the_browsers_language(new_page):
+    page = new_page(locale="kk-KZ")
+    expect(page.locator("h1")).to_have_text("Визасыз болу күндерінің калькуляторы")
+    expect(page.locator("#on")).to_have_attribute("placeholder", "КК.АА.ЖЖЖЖ")
+    page = new_page(locale="de-DE")  # not one of the four: English
+    expect(page.locator("h1")).to_have_text("Visa-free stay calculator")
+
+
+def test_earliest_return_when_the_period_is_full(new_page):
+    page = open_page(new_page, "en", DESKTOP)
+    page.fill("#on", "2025-04-10")
+    page.click(".paste summary")
+    # 30 + 30 + 30 days: the period is full on 2 April; 1 January leaves it on 1 January + 180 = 30 June.
+    page.fill("#paste-text", "2025-01-01 2025-01-30\n2025-02-01 2025-03-02\n2025-03-04 2025-04-02")
+    page.click("#paste-add")
+    expect(page.locator("#status")).to_have_text("Not in the country")
+    expect(page.locator("#days-left")).to_have_text("0")
+    expect(page.locator("#earliest")).to_have_text("June 30, 2025")
+    cell = page.locator('#calendar td[data-day="2025-06-29"]')
+    expect(cell).to_have_class("cal-none")  # a start on 29 June is refused (R4) ...
+    assert "cal-none" not in page.locator('#calendar td[data-day="2025-06-30"]').get_attribute("class")  # ... 30 June is not
