@@ -268,3 +268,51 @@ class Messages(BaseModel):
     lang: str
     languages: list[str]
     messages: dict[str, str]
+
+
+# ------------------------------------------------------------------------ forecast (issue 11)
+
+
+class ForecastWindow(BaseModel):
+    days: int = Field(description="Length of the rolling window (R4), e.g. 180")
+    max_days: int = Field(description="Most days of presence allowed in it, e.g. 90")
+
+
+class DaysUsedSeries(BaseModel):
+    start: dt.date = Field(alias="from", description="The day of values[0]: the first day of the window ending on `on`")
+    values: list[int] = Field(description="Days used in the window ending on each day (recorded and planned presence)")
+
+
+class StartSeries(BaseModel):
+    start: dt.date = Field(alias="from", description="The start date of longest_stay[0]: the reference date")
+    longest_stay: list[int] = Field(description="Longest stay allowed entering on each day, in days (0: entry refused)")
+    limited_by: list[str | None] = Field(description="Reason code that sets that length or refuses the entry")
+
+
+class ForecastDisplay(BaseModel):
+    lang: str
+    months: list[str] = Field(description="Month names in the language, January first")
+    dates: dict[str, str] = Field(default_factory=dict, description="ISO date -> the date in the language's format, "
+                                  "for every day of the calendar")
+
+
+class Country(BaseModel):
+    code: str = Field(description="ISO 3166-1 alpha-3")
+    name: str
+
+
+class Countries(BaseModel):
+    lang: str
+    nationalities: list[Country]
+    destinations: list[Country]
+
+
+class ForecastResponse(BaseModel):
+    status: str = Field(description="ok, or no_regime: no visa-free regime covers the traveller")
+    regime: str | None
+    regime_title: str | None = None
+    on: dt.date
+    window: ForecastWindow | None
+    days_used: DaysUsedSeries | None
+    starts: StartSeries | None
+    display: ForecastDisplay | None = None

@@ -12,6 +12,7 @@ from .check import (
     WINDOW_LIMIT, Answer, CurrentStay, EarliestEntry, EntryVerdict, InputError, Passport, Question,
     Stay, StayReport, Violation, add_months, check, earliest_entry, input_error, judge_entry,
 )
+from .forecast import HORIZON_DAYS, Forecast, forecast
 from .explain import COUNTS, ERRORS, MESSAGES, Note
 from .presence import Presence
 from .regime import Regime, RegimeError, RuleSet, parse_regime
@@ -24,7 +25,7 @@ COMPILED: bool = not (_presence_module.__file__ or "").endswith(".py")
 
 __all__ = [
     "COMPILED", "COUNTS", "ENTRY_REASONS", "ERRORS", "NATIONALITY", "NOT_IN_FORCE", "PASSPORT_TYPE", "PASSPORT_VALIDITY",
-    "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict",
+    "PER_STAY_LIMIT", "WINDOW_LIMIT", "Answer", "CurrentStay", "EarliestEntry", "EntryVerdict", "Forecast", "HORIZON_DAYS", "forecast",
     "InputError", "MESSAGES", "Note", "Passport", "Presence", "Question", "Regime", "RegimeError",
     "RuleSet", "Stay", "StayReport", "Violation", "add_months", "check", "earliest_entry",
     "input_error", "judge_entry", "parse_regime", "NO_REGIME", "Judged", "Resolution", "applicable", "preference",
