@@ -539,14 +539,15 @@ def judge_entry(
         # "What visa would I need for this trip": the days the visa-free stay cannot cover, from
         # the day after the latest exit (every cap is the last day its rule allows), R5.
         x = exit.toordinal()
+        visa_from: dt.date | None = None
         if latest_exit is None:
-            needed, needed_from = x - e + 1, entry
+            visa_days, visa_from = x - e + 1, entry
         elif x > latest_exit.toordinal():
-            needed, needed_from = x - latest_exit.toordinal(), latest_exit + dt.timedelta(days=1)
+            visa_days, visa_from = x - latest_exit.toordinal(), latest_exit + dt.timedelta(days=1)
         else:
-            needed, needed_from = 0, None
+            visa_days = 0
         return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes),
-                            VISA_FREE, needed, needed_from)
+                            VISA_FREE, visa_days, visa_from)
     return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes))
 
 
