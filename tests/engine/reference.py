@@ -292,7 +292,8 @@ class Reference:
         return self.day_number(entry, self.q.on), verdict.latest_exit
 
     def planned(self) -> list[ReferenceVerdict]:
-        order = sorted(range(len(self.q.planned)), key=lambda i: self.q.planned[i].entry)
+        # date order: by entry, then exit (a one-day trip before a longer one entering that day)
+        order = sorted(range(len(self.q.planned)), key=lambda i: (self.q.planned[i].entry, self.q.planned[i].exit))
         prior = set(self.present)
         visas = [b for b in self.bases if isinstance(b, Visa)]
         verdicts = {}
