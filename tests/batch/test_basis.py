@@ -144,3 +144,25 @@ def test_spark_with_bases_equals_the_engine(spark_session, tmp_path, con):
     assert oracle.differences(stays, people, ON) == []
     duck_result, con = duck.run_arrow(table, ON, con=con)
     assert report.counts == duck_result.counts
+
+
+def test_the_csv_example_of_the_docs(tmp_path):
+    """docs/batch.md's example, as CSV (no local_time column): the e-visa stay is no overstay and
+    ends on its 90th day; the permit days are not counted."""
+    csv = tmp_path / "crossings.csv"
+    csv.write_text(
+        "event_id,traveller_id,nationality,destination,direction,local_date,basis,valid_from,valid_until,"
+        "visa_entries,visa_duration_days,visa_kind\n"
+        "1,7,KAZ,VNM,entry,2025-03-01,visa,2025-02-20,2025-05-31,single,90,e_visa\n"
+        "2,7,KAZ,VNM,exit,2025-05-29,,,,,,\n"
+        "3,8,USA,FRA,entry,2024-09-01,residence_permit,,2025-02-28,,,\n"
+        "4,8,USA,FRA,exit,2025-02-28,,,,,,\n"
+        "5,8,USA,FRA,entry,2025-03-01,,,,,,\n")
+    on = dt.date(2025, 5, 1)
+    result = duck.run([csv], tmp_path / "out", on, memory_limit="512MB", threads=1)
+    assert result.identity_holds and result.data_quality == {"after_reference_date": 1}
+    people = {r["traveller_id"]: r for r in read_rows(f"{tmp_path}/out/travellers.parquet")}
+    assert (people[7]["overstay_days"], people[7]["latest_exit"], people[7]["limited_by"]) == (0, dt.date(2025, 5, 29), "visa_duration")
+    assert (people[8]["days_used"], people[8]["latest_exit"], people[8]["limited_by"]) == (62, dt.date(2025, 5, 29), "window_limit")
+    stays = read_rows(f"{tmp_path}/out/stays.parquet")
+    assert oracle.differences(stays, list(people.values()), on) == []
