@@ -221,17 +221,18 @@ def _run_batch(source: str, regimes) -> None:
 # Rich rendering
 
 
-def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
-    """The window as rows of 60 cells, one per day: present, in breach, absent."""
+def _timeline(answer: Answer, request: dict, w: _Words, counted: frozenset[str] | None = None) -> Text:
+    """The window as rows of 60 cells, one per day: present, in breach, absent; and, drawn apart,
+    days under a basis the window does not count (`counted`: the regime's counted_bases)."""
     start = answer.window_start
     assert start is not None and answer.window_end is not None
     present: set[dt.date] = set()
-    for stay in request.get("stays", []):
-        entry = dt.date.fromisoformat(stay["entry"])
-        last = dt.date.fromisoformat(stay["exit"]) if stay.get("exit") else answer.on
-        d = max(entry, start)
-        while d <= min(last, answer.on):
-            present.add(d)
+    left_out: set[dt.date] = set()
+    for stay in answer.stays:
+        d = max(stay.entry, start)
+        days = present if counted is None or stay.basis in counted else left_out
+        while d <= min(stay.last_day, answer.on):
+            days.add(d)
             d += dt.timedelta(days=1)
     breach = set()
     for v in answer.violations:
@@ -245,11 +246,15 @@ def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
             text.append("█", style="bold red")
         elif d in present:
             text.append("█", style="green")
+        elif d in left_out:
+            text.append("░", style="cyan")
         else:
             text.append("·", style="dim")
         if (i + 1) % 60 == 0 and i + 1 < days:
             text.append("\n")
     text.append(f"\n{w.date(start)} … {w.date(answer.window_end)}", style="dim")
+    if left_out - present:
+        text.append("\n░ " + w("under a residence permit or a long-stay visa: not counted"), style="cyan")
     return text
 
 
@@ -260,7 +265,7 @@ def _print_no_regime(body: dict, w: _Words) -> None:
         console.print(Text(item["text"], style="yellow"))
 
 
-def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
+def _print_answer(answer: Answer, body: dict, request: dict, w: _Words, counted: frozenset[str] | None = None) -> None:
     status = Table.grid(padding=(0, 2))
     status.add_column(style="bold")
     status.add_column()
@@ -292,7 +297,7 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
     # The regime is named by its title in the first row, never by its id (issue 12).
     console.print(Panel(status, title=f"visafree · {w.date(answer.on)}", border_style=border))
     if answer.window_start is not None:
-        console.print(Panel(_timeline(answer, request, w), title=w("Window"), border_style="dim"))
+        console.print(Panel(_timeline(answer, request, w, counted), title=w("Window"), border_style="dim"))
     if answer.planned:
         plan = Table(title=w("Planned trips"), show_lines=False)
         for column in ("Entry", "Exit", "Basis", "Verdict", "Latest exit", "Visa needed from"):
@@ -385,7 +390,8 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
             if resolution.answer is None:
                 _print_no_regime(body, w)
             else:
-                _print_answer(resolution.answer, body, request, w)
+                chosen = resolution.judged[0].regime
+                _print_answer(resolution.answer, body, request, w, chosen.rules_in_force(resolution.question.on).counted_bases)
         if resolution.chosen is None:
             raise typer.Exit(EXIT_NO_REGIME)
 
