@@ -799,6 +799,10 @@ def check(question: Question) -> Answer:
     else:
         explanation.append(note("no_window", rules.rule("per_stay_max_days"), max=rules.per_stay_max_days))
 
+    if bases is not None:
+        on_basis = sum(1 for b in bases if b is not None)
+        explanation.append(note("stays_on_basis", "", count=on_basis))
+
     # R3, R4: days in breach so far.
     raw_violations, first_of, overstay, days_of = _assess_history(rules, entries, lasts, presence, bases)
     violations = []

@@ -97,6 +97,7 @@ MESSAGES: dict[str, str] = {
         "This stay is on a visa valid from {valid_from} to {valid_until}: it is judged by the visa, "
         "and its days count in the period."
     ),
+    "stays_on_basis": "{count} on a visa or a permit judged by the visa or the permit, not by the visa-free limits.",
     "stay_on_permit": "This stay is under a residence permit or a long-stay visa: its days are not counted in the period.",
     "stay_on_permit_counted": (
         "This stay is under a residence permit or a long-stay visa; this regime counts its days in the period."
@@ -142,6 +143,7 @@ COUNTS: dict[str, dict[str, tuple[str, str]]] = {
     "earliest_same_day": {"trip_days": _DAYS},
     "earliest_none": {"trip_days": _DAYS},
     "days_not_counted": {"days": _DAYS},
+    "stays_on_basis": {"count": ("{n} stay", "{n} stays")},
     "entry_refused_visa_entries": {"used": ("{n} entry", "{n} entries")},
     "violation_visa_validity": {"days": _DAYS},
     "violation_visa_duration": {"max": _DAYS, "days": _DAYS},
