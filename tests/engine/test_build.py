@@ -13,7 +13,7 @@ import pytest
 import visafree.engine
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("check", "presence", "regime", "explain")
+MODULES = ("check", "presence", "regime", "explain", "basis")
 
 
 def test_the_compiled_engine_is_not_older_than_its_source():

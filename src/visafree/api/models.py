@@ -22,14 +22,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BasisIn(_Strict):
+    """The basis of a stay (docs/basis.md): a visa {kind, valid_from, valid_until, entries,
+    duration_days}, a residence permit {valid_until}, a long-stay visa, or visa-free."""
+
+    type: Literal["visa_free", "visa", "residence_permit", "long_stay_visa"]
+    kind: Literal["short_stay", "e_visa", "transit", "on_arrival", "other"] | None = Field(
+        None, description="Visa only; default short_stay")
+    valid_from: dt.date | None = Field(None, description="Visa: first day of validity (required)")
+    valid_until: dt.date | None = Field(None, description="Visa or residence permit: last day of validity (required)")
+    entries: Literal["single", "double", "multiple"] | None = Field(None, description="Visa only; default multiple")
+    duration_days: int | None = Field(None, ge=1, le=100_000, description="Visa only: the longest stay it allows")
+
+
+StayBasis = BasisIn | Literal["visa_free", "long_stay_visa"] | None
+BASIS_DESCRIPTION = "The basis of the stay; omit for a visa-free stay (docs/basis.md)"
+
+
 class StayIn(_Strict):
     entry: dt.date = Field(description="Day of entry, destination's local date (YYYY-MM-DD)")
     exit: dt.date | None = Field(None, description="Day of exit; omit or null while still in the country")
+    basis: StayBasis = Field(None, description=BASIS_DESCRIPTION)
 
 
 class PlannedIn(_Strict):
     entry: dt.date
     exit: dt.date = Field(description="A planned trip needs an exit date")
+    basis: StayBasis = Field(None, description=BASIS_DESCRIPTION)
 
 
 class PassportIn(_Strict):
