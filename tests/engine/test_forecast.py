@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from visafree.engine import ENTRY_REASONS, InputError, Presence, Question, Stay, check, earliest_entry, forecast, judge_entry
-from visafree.engine.check import _validate, _validate_planned
+from visafree.engine.check import _validate, _validate_planned, counted_presence, counted_spans
 from visafree.regimes import builtin_regimes
 
 from .reference import Reference, days_between
@@ -26,11 +26,13 @@ ONE = dt.timedelta(days=1)
 
 
 def presence_of(q: Question) -> Presence:
-    """History and planned trips as one presence, through the engine's own validation."""
-    entries, lasts, _ = _validate(q)
-    presence = Presence.chronological(entries, lasts)
+    """History and planned trips as one presence of the days the window counts (their bases),
+    through the engine's own validation."""
+    rules = q.regime.rules_in_force(q.on)
+    entries, lasts, order = _validate(q)
+    presence, _ = counted_presence(q, rules, entries, lasts, order)
     planned = _validate_planned(q, lasts[-1] if lasts else None)
-    return presence.extended((e, last) for e, last, _ in planned) if planned else presence
+    return presence.extended(counted_spans(q, rules, planned)) if planned else presence
 
 
 def expected_from_judge(q: Question, presence: Presence, day: dt.date) -> tuple[int, str | None]:
@@ -70,7 +72,7 @@ def assert_forecast_agrees(q: Question, days: int, reference_starts: int) -> Non
             assert want.date is None or want.date >= q.on + days * ONE, n
 
     ref = Reference(q)
-    all_days = set(ref.present) | {d for p in q.planned for d in days_between(p.entry, p.exit)}
+    all_days = set(ref.present) | {d for p in q.planned if ref.counted(p.basis) for d in days_between(p.entry, p.exit)}
     if f.days_used is None:
         assert rules.window_days is None
     else:

@@ -739,6 +739,25 @@ def _assess_bases(rules: RuleSet, entries: list[int], lasts: list[int], bases: S
                 first_of[position] = (first, code)
 
 
+def counted_presence(question: Question, rules: RuleSet, entries: list[int], lasts: list[int],
+                     order: Sequence[int]) -> tuple[Presence, list[Basis | None] | None]:
+    """The days the window counts, and each stay's basis in date order (None: no stay has one).
+
+    Bases (docs/basis.md): the window counts the days of the stays whose basis the regime's
+    counted_bases names (RULES.md §2: not those under a residence permit or long-stay visa).
+    check() and forecast() count alike through this one function."""
+    if not _validate_bases(question.stays, "stays"):
+        return Presence.chronological(entries, lasts), None
+    bases = [question.stays[i].basis for i in order]
+    counted = [p for p in range(len(entries)) if basis_code(bases[p]) in rules.counted_bases]
+    return Presence.chronological([entries[p] for p in counted], [lasts[p] for p in counted]), bases
+
+
+def counted_spans(question: Question, rules: RuleSet, spans: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The planned trips' (entry, last day) that the window counts (a trip under a permit adds none)."""
+    return [(e, last) for e, last, i in spans if basis_code(question.planned[i].basis) in rules.counted_bases]
+
+
 def check(question: Question) -> Answer:
     """Answer the traveller's questions of the check contract (v1) for one reference date."""
     regime = question.regime
@@ -747,15 +766,7 @@ def check(question: Question) -> Answer:
     rules = regime.rules_in_force(question.on)
     on = question.on.toordinal()
     entries, lasts, order = _validate(question)
-    # Bases (docs/basis.md): the window counts the days of the stays whose basis the regime's
-    # counted_bases names (RULES.md §2: not those under a residence permit or long-stay visa).
-    bases: list[Basis | None] | None = None
-    if _validate_bases(question.stays, "stays"):
-        bases = [question.stays[i].basis for i in order]
-        counted = [p for p in range(len(entries)) if basis_code(bases[p]) in rules.counted_bases]
-        presence = Presence.chronological([entries[p] for p in counted], [lasts[p] for p in counted])
-    else:
-        presence = Presence.chronological(entries, lasts)
+    presence, bases = counted_presence(question, rules, entries, lasts, order)
     planned_spans = _validate_planned(question, lasts[-1] if lasts else None)
     _validate_bases(question.planned, "planned")
     if question.trip_days is not None and not (1 <= question.trip_days <= 100_000):
@@ -874,9 +885,8 @@ def check(question: Question) -> Answer:
         verdicts: dict[int, EntryVerdict] = {}
         # judge_entry reads only the days before each entry: history and the earlier trips (the
         # days the window counts: a trip under a permit adds none).
-        counted_spans = [(e, last) for e, last, i in planned_spans
-                         if basis_code(question.planned[i].basis) in rules.counted_bases]
-        with_trips = presence if len(planned_spans) == 1 else presence.extended(counted_spans)
+        with_trips = presence if len(planned_spans) == 1 else presence.extended(
+            counted_spans(question, rules, planned_spans))
         visas_before: list[Basis | None] = list(bases) if bases is not None else []
         for entry, last, index in planned_spans:
             trip = question.planned[index]

@@ -29,7 +29,7 @@ from operator import add, not_, sub
 
 from .check import (
     NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT, WINDOW_LIMIT, InputError,
-    Question, _last_day_with_validity, _validate, _validate_planned, _window,
+    Question, _last_day_with_validity, _validate, _validate_planned, _window, counted_presence, counted_spans,
 )
 from .presence import Presence
 from .regime import Period
@@ -73,11 +73,11 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
     if not 1 <= days <= 3660:
         raise InputError("invalid_request", "days: expected 1 to 3660", "days")
     rules = regime.rules_in_force(question.on)
-    entries, lasts, _order = _validate(question)
-    presence = Presence.chronological(entries, lasts)
+    entries, lasts, order = _validate(question)
+    presence, _bases = counted_presence(question, rules, entries, lasts, order)  # as check() counts
     planned = _validate_planned(question, lasts[-1] if lasts else None)
     if planned:
-        presence = presence.extended((e, last) for e, last, _ in planned)
+        presence = presence.extended(counted_spans(question, rules, planned))
 
     o = question.on.toordinal()
     top = o + days - 1  # the last start date judged
