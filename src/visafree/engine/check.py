@@ -811,8 +811,8 @@ def check(question: Question) -> Answer:
         explanation.append(note("no_window", rules.rule("per_stay_max_days"), max=rules.per_stay_max_days))
 
     if bases is not None:
-        on_basis = sum(1 for b in bases if b is not None)
-        explanation.append(note("stays_on_basis", "", count=on_basis))
+        judged_by_basis = sum(1 for stay_basis in bases if stay_basis is not None)
+        explanation.append(note("stays_on_basis", "", count=judged_by_basis))
 
     # R3, R4: days in breach so far.
     raw_violations, first_of, overstay, days_of = _assess_history(rules, entries, lasts, presence, bases)
