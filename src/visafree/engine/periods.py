@@ -141,17 +141,17 @@ def _first_day(span: tuple[int, int]) -> int:
     return span[0]
 
 
-def history_breaches(period: FixedPeriod, presence: Presence, entries: list[int], lasts: list[int]
-                     ) -> tuple[list[tuple[int, int, int]], dict[int, int]]:
+def history_breaches(period: FixedPeriod, presence: Presence, entries: list[int], lasts: list[int],
+                     limited: list[bool] | None = None) -> tuple[list[tuple[int, int, int]], dict[int, int]]:
     """Days in breach of the rule in the recorded stays (in date order).
 
     In a period with more than N days of presence, the days from its (N + 1)-th day of presence
     to its end are in breach. Returns the runs of consecutive days in breach as (first, last,
     position of the stay the run starts in), and the first day in breach of each stay that has
-    one, by position.
+    one, by position. With `limited` (by position: the stays the rule limits, as the window's
+    window_bases, docs/basis.md) only those stays' days are in breach.
     """
-    runs: list[tuple[int, int, int]] = []
-    first_of: dict[int, int] = {}
+    segments: list[tuple[int, int]] = []
     starts, ends = presence.starts, presence.ends
     for a, b in periods(period, presence):
         if presence.count(a, b) <= period.max_days:
@@ -164,11 +164,19 @@ def history_breaches(period: FixedPeriod, presence: Presence, entries: list[int]
                 break
             lo, hi = max(first, starts[run]), min(ends[run], b)
             if lo <= hi:
-                runs.append((lo, hi, bisect_right(entries, lo) - 1))
-        # the stays present on a day of [first, b] (stays are in date order, so are their ends)
-        for position in range(bisect_left(lasts, first), bisect_right(entries, b)):
-            if position not in first_of:
-                first_of[position] = max(first, entries[position])
+                segments.append((lo, hi))
+    if limited is not None:
+        spans = Presence((entries[p], lasts[p]) for p in range(len(entries)) if limited[p])
+        segments = [(max(lo, s), min(hi, e)) for lo, hi in segments for s, e in zip(spans.starts, spans.ends)
+                    if max(lo, s) <= min(hi, e)]
+    runs: list[tuple[int, int, int]] = []
+    first_of: dict[int, int] = {}
+    for lo, hi in segments:
+        runs.append((lo, hi, bisect_right(entries, lo) - 1))
+        # the stays present on a day of [lo, hi] (stays are in date order, so are their ends)
+        for position in range(bisect_left(lasts, lo), bisect_right(entries, hi)):
+            if position not in first_of and (limited is None or limited[position]):
+                first_of[position] = max(lo, entries[position])
     return runs, first_of
 
 

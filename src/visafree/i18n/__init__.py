@@ -76,7 +76,14 @@ _ITEM_NAMES = {
     ("stays", "exit"): "exit date of stay {n}", ("planned", ""): "planned trip {n}",
     ("planned", "entry"): "entry date of planned trip {n}", ("planned", "exit"): "exit date of planned trip {n}",
 }
-_ITEM_PATH = re.compile(r"^(stays|planned)\[(\d+)\](?:\.(entry|exit))?$")
+_ITEM_NAMES.update({  # the basis of a stay or a planned trip (docs/basis.md, issue 13)
+    (items, part): f"{name} of {item} {{n}}"
+    for items, item in (("stays", "stay"), ("planned", "planned trip"))
+    for part, name in (("basis", "basis"), ("basis.type", "basis"), ("basis.valid_from", "visa valid-from date"),
+                       ("basis.valid_until", "visa or permit valid-until date"), ("basis.entries", "visa entries"),
+                       ("basis.duration_days", "visa duration"), ("basis.kind", "visa kind"))
+})
+_ITEM_PATH = re.compile(r"^(stays|planned)\[(\d+)\](?:\.(entry|exit|basis(?:\.[a-z_]+)?))?$")
 
 
 class UnknownLanguage(ValueError):
@@ -212,7 +219,8 @@ class Translator:
             return self.gettext(_FIELD_NAMES[path])
         item = _ITEM_PATH.match(path)
         if item:
-            return self.gettext(_ITEM_NAMES[item[1], item[3] or ""]).format(n=int(item[2]) + 1)
+            name = _ITEM_NAMES.get((item[1], item[3] or ""))
+            return self.gettext(name).format(n=int(item[2]) + 1) if name else path
         return path
 
     def error_message(self, error: Any) -> str:
