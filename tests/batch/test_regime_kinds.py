@@ -192,3 +192,18 @@ def test_spark_computes_the_calendar_year_as_duckdb_does(spark_session, tmp_path
         ours = ordered(read_rows(f"{tmp_path}/spark/{name}.parquet/*.parquet"))
         theirs = ordered(read_rows(f"{tmp_path}/duck/{name}.parquet"))
         assert len(ours) == len(theirs) > 0 and ours == theirs, name
+
+
+def test_with_a_basis_column_a_fixed_period_is_reported_as_unsupported(con):
+    """The basis path (docs/basis.md) does not compute a fixed period yet: it says so."""
+    table = _with_regime(events_of([[(10, 5), (20, 3)], [(30, 10)]], False, start=-420), "test-year")
+    table = table.append_column("basis", pa.array(["visa_free"] * table.num_rows, pa.string()))
+    regimes = {**builtin_regimes(), "test-year": CALENDAR["test-year"]}
+    result, con = duck.run_arrow(table, ON, con=con, regimes=regimes)
+    stays = duck.fetch_dicts(con, "SELECT * FROM vf_stays")
+    assert result.identity_holds and stays
+    assert {(s["violation_rule"], s["first_violation"], s["overstay_days"]) for s in stays} == \
+        {("unsupported_rule_kind", None, None)}
+    assert result.counts["stays_unsupported_rule_kind"] == len(stays)
+    people = duck.fetch_dicts(con, "SELECT * FROM vf_travellers")
+    assert all(p["overstay_days"] is None for p in people)

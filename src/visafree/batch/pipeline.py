@@ -716,23 +716,26 @@ SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territ
   {d.dec('nationality')} AS nationality, CAST(stays AS BIGINT) AS stays,
   CAST(presence_days AS BIGINT) AS presence_days, CAST(days_used AS BIGINT) AS days_used,
   CAST(CASE WHEN days_used IS NOT NULL THEN greatest(0, window_max_days - days_used) END AS BIGINT) AS days_remaining,
-  CAST(overstay_days AS BIGINT) AS overstay_days,
-  CAST(stays_with_violation AS BIGINT) AS stays_with_violation,
-  {d.i2d('first_violation_day')} AS first_violation,
+  CAST(CASE WHEN NOT unsupported THEN overstay_days END AS BIGINT) AS overstay_days,
+  CAST(CASE WHEN NOT unsupported THEN stays_with_violation END AS BIGINT) AS stays_with_violation,
+  CASE WHEN NOT unsupported THEN {d.i2d('first_violation_day')} END AS first_violation,
   open_entry IS NOT NULL AS in_country,
   {d.i2d('open_entry')} AS current_entry,
   CAST(CASE WHEN open_entry IS NOT NULL THEN {on} - open_entry + day_offset END AS BIGINT) AS current_day,
-  {d.i2d('latest')} AS latest_exit,
-  CASE WHEN latest IS NULL THEN NULL WHEN window_cap = latest THEN 'window_limit'
+  CASE WHEN NOT unsupported THEN {d.i2d('latest')} END AS latest_exit,
+  CASE WHEN open_entry IS NOT NULL AND unsupported THEN 'unsupported_rule_kind'
+       WHEN latest IS NULL THEN NULL WHEN window_cap = latest THEN 'window_limit'
        WHEN stay_cap = latest THEN 'per_stay_limit' WHEN open_bcode = 1 AND until_cap = latest THEN 'visa_validity'
        WHEN open_bcode = 1 THEN 'visa_duration' ELSE 'permit_validity' END AS limited_by,
-  (open_entry IS NOT NULL AND open_bcode <> 3 AND (latest IS NULL OR latest < {on})) AS past_permitted_end,
+  (open_entry IS NOT NULL AND open_bcode <> 3 AND NOT unsupported AND (latest IS NULL OR latest < {on}))
+    AS past_permitted_end,
   {_names('open_bcode', BASIS_CODES)} AS current_basis
 FROM (
   SELECT *, CASE WHEN open_entry IS NULL OR blocked THEN NULL
                  ELSE least(window_cap, stay_cap, until_cap, duration_cap) END AS latest
   FROM (
     SELECT t.*, x.window_max_days, x.day_offset,
+      (x.period_year_max IS NOT NULL OR x.period_unsupported = 1) AS unsupported,
       coalesce(CASE t.open_bcode
         WHEN 0 THEN c.regime IS NULL OR f.regime IS NULL OR t.open_breach <= t.open_entry
         WHEN 1 THEN (t.open_maxent IS NOT NULL AND t.open_visa_n > t.open_maxent) OR t.open_entry < t.open_vfrom
@@ -754,14 +757,19 @@ FROM (
 """, materialize=True))
 
     entries_name = "CASE maxent WHEN 1 THEN 'single' WHEN 2 THEN 'double' ELSE 'multiple' END"
+    # A fixed period (issue 9) is not computed on this path yet: its stays and travellers are
+    # unsupported_rule_kind, explicitly and counted, as the first-entry period's elsewhere.
+    with_period = (f"SELECT s.*, (x.period_year_max IS NOT NULL OR x.period_unsupported = 1) AS unsupported "
+                   f"FROM vf_stays3 s JOIN vf_rules x ON {e('x.regime')} = s.regime")
     out.append(Step("vf_stays", f"""
 SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territory,
   {d.dec('nationality')} AS nationality, {d.dec('destination')} AS destination,
   {d.dec('entry_post')} AS entry_post, {d.dec('exit_post')} AS exit_post,
   {d.i2d('entry_day')} AS entry, {d.i2d('exit_day')} AS exit, {d.i2d('last_day')} AS last_day,
   CAST(last_day - entry_day + 1 AS BIGINT) AS days,
-  {d.i2d('fv')} AS first_violation, vcode AS violation_rule,
-  CAST(overstay_days AS BIGINT) AS overstay_days,
+  CASE WHEN NOT unsupported THEN {d.i2d('fv')} END AS first_violation,
+  CASE WHEN unsupported THEN 'unsupported_rule_kind' ELSE vcode END AS violation_rule,
+  CAST(CASE WHEN NOT unsupported THEN overstay_days END AS BIGINT) AS overstay_days,
   entry_event_id, exit_event_id,
   {_names('bcode', BASIS_CODES)} AS basis,
   CASE WHEN bcode = 1 THEN {d.i2d('vfrom')} END AS valid_from,
@@ -769,7 +777,7 @@ SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territ
   CASE WHEN bcode = 1 THEN {entries_name} END AS visa_entries,
   CASE WHEN bcode = 1 THEN CAST(vdur AS BIGINT) END AS visa_duration_days,
   CASE WHEN bcode = 1 THEN {_names('vkind', VISA_KIND_CODES)} END AS visa_kind
-FROM vf_stays3
+FROM ({with_period}) s
 """))
 
     out.append(Step("vf_summary", f"""
@@ -782,10 +790,11 @@ SELECT CASE WHEN grouping(nationality) = 0 THEN 'nationality' WHEN grouping(dest
   CAST(sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS stays_with_violation,
   CAST(sum(CASE WHEN vcode = 'per_stay_limit' THEN 1 ELSE 0 END) AS BIGINT) AS per_stay_limit,
   CAST(sum(CASE WHEN vcode = 'window_limit' THEN 1 ELSE 0 END) AS BIGINT) AS window_limit,
-  -- a fixed period (issue 9) is not computed on this path yet (docs/batch.md): null, not 0
-  CAST(NULL AS BIGINT) AS period_limit, CAST(NULL AS BIGINT) AS unsupported_rule_kind,
-  CAST(sum(overstay_days) AS BIGINT) AS overstay_days
-FROM (SELECT *, {d.month_start(d.i2d('entry_day'))} AS month_start FROM vf_stays3) s
+  -- a fixed period (issue 9) is not computed on this path yet (docs/batch.md)
+  CAST(0 AS BIGINT) AS period_limit,
+  CAST(sum(CASE WHEN unsupported THEN 1 ELSE 0 END) AS BIGINT) AS unsupported_rule_kind,
+  CAST(sum(CASE WHEN NOT unsupported THEN overstay_days END) AS BIGINT) AS overstay_days
+FROM (SELECT *, {d.month_start(d.i2d('entry_day'))} AS month_start FROM ({with_period}) p) s
 GROUP BY GROUPING SETS ((nationality, regime), (destination, regime), (entry_post, regime),
                         (month_start, regime))
 """, materialize=True))
