@@ -25,7 +25,7 @@ PG_SERVER = os.environ.get("VISAFREE_TEST_PG_SERVER", "postgresql+psycopg://post
 TEST_KEY = b"k" * 32 + b"-register-tests"
 # The register's "now": mid-2025, so every crossing in the tests is in the past.
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-TABLES = ("audit_log", "token_revocations", "tokens", "document_links", "stay_changes", "decisions", "crossings")
+TABLES = ("register_keys", "audit_log", "token_revocations", "tokens", "document_links", "stay_changes", "decisions", "crossings")
 
 
 @pytest.fixture(scope="session")

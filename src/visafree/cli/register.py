@@ -154,7 +154,8 @@ def entry(
 ) -> None:
     """Record an entry at the desk: the engine decides admit or refuse from the register's history.
 
-    Exit code 0 when admitted, 1 when refused, 2 on bad input.
+    Exit code 0 when admitted, 1 when refused, 2 on bad input, 3 when no visa-free regime covers
+    the traveller (no_regime: a visa or permit decides, not this register).
     """
     from visafree.register import RegisterError
 
@@ -168,6 +169,8 @@ def entry(
         _fail(str(exc))
     if as_json:
         _json(decision)
+    elif decision.outcome == "no_regime":
+        console.print(f"[yellow]NO REGIME[/yellow] {decision.entry} — no visa-free regime known: check a visa or permit")
     elif decision.admitted:
         console.print(f"[green]ADMIT[/green] {decision.entry} — permitted until [bold]{decision.permitted_until}[/bold] "
                       f"(limited by {decision.limited_by}; regime {decision.regime})")
@@ -178,7 +181,7 @@ def entry(
             console.print(f"  {note}")
         console.print(f"  traveller {decision.traveller_key[:16]}…  event {decision.event_id}"
                       + ("  (already recorded: this is the stored decision)" if decision.repeated else ""))
-    raise typer.Exit(0 if decision.admitted else 1)
+    raise typer.Exit(0 if decision.admitted else 3 if decision.outcome == "no_regime" else 1)
 
 
 @register_app.command(name="exit")

@@ -148,7 +148,7 @@ def record_entry(body: CrossingIn, register: Register = Depends(get_register), w
         raise _bad(exc) from None
     return {
         "event_id": decision.event_id, "traveller_key": decision.traveller_key, "entry": decision.entry,
-        "decision": "admit" if decision.admitted else "refuse", "reasons": list(decision.reasons),
+        "decision": decision.outcome, "reasons": list(decision.reasons),
         "permitted_until": decision.permitted_until, "limited_by": decision.limited_by, "regime": decision.regime,
         "notes": list(decision.notes), "repeated": decision.repeated,
     }

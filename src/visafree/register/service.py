@@ -7,6 +7,7 @@ recording the same person at once are serialised and each decides on the other's
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -17,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, func, select
 
-from visafree.engine import InputError, Passport, Question, Stay, check, judge_entry
+from visafree.engine import (
+    NO_REGIME, applicable, EntryVerdict, InputError, Passport, Question, Regime, Stay, check, judge_entry, preference, resolve,
+)
 from visafree.regimes import builtin_regimes
 
 from . import schema as s
@@ -79,9 +82,10 @@ class DeskDecision:
     reasons: tuple[str, ...]
     permitted_until: dt.date | None
     limited_by: str | None
-    regime: str
+    regime: str | None  # None: no regime covers the traveller (outcome no_regime)
     notes: tuple[str, ...] = ()
     repeated: bool = False  # the same event id was recorded before; this is that decision
+    outcome: str = "admit"  # admit, refuse or no_regime
 
 
 @dataclass
@@ -149,16 +153,14 @@ def _now() -> dt.datetime:
 
 class Register:
     def __init__(
-        self, engine: Engine, key: bytes, *, destination: str = "VNM", default_regime: str = "vn-kz",
-        clock=_now, future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+        self, engine: Engine, key: bytes, *, destination: str = "VNM", clock=_now,
+        future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     ):
         self.engine = engine
         self._key = key
         self.destination = country_code(destination, "destination")
         self.regimes = builtin_regimes()
-        if default_regime not in self.regimes:
-            raise RegisterError(f"regime: unknown regime {default_regime!r}", "regime")
-        self.default_regime = default_regime
+        self._regime_list = tuple(self.regimes.values())
         self.clock = clock
         self.future_tolerance = future_tolerance
 
@@ -172,11 +174,35 @@ class Register:
         document = document.validated()
         return self.traveller_key(document.issuing_state, document.document_number)
 
-    def regime_for(self, nationality: str, destination: str):
-        for regime in self.regimes.values():
-            if regime.covers(nationality, destination) is not None:
-                return regime
-        return self.regimes[self.default_regime]
+    def regime_for(self, nationality: str, destination: str, day: dt.date, passport_type: str | None = None) -> Regime | None:
+        """The regime to count a crossing under when there is no history to judge (exports):
+        the engine's `preference`; None when no regime covers the traveller on that day."""
+        return preference(self._regime_list, nationality, destination, day, passport_type)
+
+    def judge(self, nationality: str, destination: str, passport: Passport | None, passport_type: str,
+              prior: list[RegisterStay], on: dt.date) -> tuple[Regime | None, EntryVerdict | None]:
+        """The engine's resolution (issue 9, RULES.md §4) for an entry on `on` after the stays
+        `prior`: every regime in force that covers nationality, destination and passport type is
+        judged and the most favourable answers. (None, None): no regime covers the traveller."""
+        stays = tuple(Stay(x.first_day, x.last_known_day) for x in prior)
+        question = Question(None, nationality, destination, on, stays=stays, passport=passport)
+        try:
+            resolution = resolve(self._regime_list, question, passport_type)
+        except InputError:
+            resolution = None  # a history check() cannot take; judge_entry reads presence alone
+        if resolution is not None:
+            if resolution.chosen is None:
+                return None, None
+            best = resolution.judged[0]
+            if best.entry_today is not None:
+                return best.regime, best.entry_today
+            regime = best.regime
+        else:
+            candidates = applicable(self._regime_list, nationality, destination, on, passport_type)
+            if not candidates:
+                return None, None
+            regime = candidates[0]
+        return regime, judge_entry(regime, nationality, destination, passport, presence_before(prior), on)
 
     def local_today(self, destination: str | None = None) -> dt.date:
         zone = TIME_ZONES.get(destination or self.destination)
@@ -220,8 +246,12 @@ class Register:
 
     def _timeline(self, conn, keys: tuple[str, ...], destination: str) -> list[RegisterStay]:
         stays = pair(self._crossings(conn, keys, destination))
-        fill_permitted_ends(stays, self.regime_for, self._changes(conn, keys))
+        fill_permitted_ends(stays, self._judge_ingested, self._changes(conn, keys))
         return stays
+
+    def _judge_ingested(self, entry: Crossing, prior: list[RegisterStay]):
+        passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
+        return self.judge(entry.nationality, entry.destination, passport, entry.passport_type, prior, entry.local_date)
 
     def _audit(self, conn, actor: str, action: str, key: str | None, detail: str | None = None) -> None:
         conn.execute(s.audit_log.insert(), dict(at=self.clock(), actor=actor, action=action, traveller_key=key, detail=detail))
@@ -260,8 +290,10 @@ class Register:
                     columns = list(zip(*chunk))
                     columns[1] = [group_of.get(k, k) for k in columns[1]]
                     columns[7] = [t.strftime("%H:%M:%S") if t is not None else None for t in columns[7]]
-                    # Exits and ingested crossings carry no decision: their regime is the one covering them.
-                    columns[8] = [r or self.regime_for(n, dst).id for r, n, dst in zip(columns[8], columns[2], columns[3])]
+                    # Exits and ingested crossings carry no decision: their regime is the engine's
+                    # preference on that day; none (no_regime) is left empty for the batch to resolve.
+                    columns[8] = [r or _id(self.regime_for(n, dst, day)) for r, n, dst, day
+                                  in zip(columns[8], columns[2], columns[3], columns[6])]
                     writer.write_table(pa.table(dict(zip(schema.names, columns)), schema=schema))
                     written += len(chunk)
             self._audit(conn, actor, "export", None, f"{written} crossings for batch analysis")
@@ -286,7 +318,6 @@ class Register:
         self.check_not_future(on, "date")
         key = self.traveller_key(document.issuing_state, document.document_number)
         event_id = event_id or f"desk-{uuid.uuid4()}"
-        regime = self.regime_for(document.nationality, self.destination)
         with write_transaction(self.engine, (key,)) as conn:
             keys = self._linked_keys(conn, key)
             lock_travellers(conn, keys)  # a linked document's history is decided on too
@@ -300,15 +331,22 @@ class Register:
                     f"traveller already in the country since {stays[-1].entry.local_date} "
                     f"(event {stays[-1].entry.event_id}); record the exit first", "document", "already_in_country")
             try:
-                verdict = judge_entry(regime, document.nationality, self.destination,
-                                      Passport(document.passport_type, document.expires),
-                                      presence_before(stays), on)
+                regime, verdict = self.judge(document.nationality, self.destination,
+                                             Passport(document.passport_type, document.expires),
+                                             document.passport_type, stays, on)
             except InputError as exc:
                 raise RegisterError(f"history: {exc.message}", "history", exc.code) from None
             now = self.clock()
-            admitted = verdict.ok and refuse_basis is None
-            reasons = verdict.reasons + ((OFFICER_REFUSAL,) if refuse_basis is not None else ())
-            permitted_until = verdict.latest_exit if admitted else None
+            if regime is None:
+                # Issue 9: no visa-free regime covers the traveller. Not a refusal: a visa or a
+                # permit decides, which this register does not hold; never counted under another regime.
+                outcome, admitted, reasons, permitted_until, limited_by = NO_REGIME, False, (NO_REGIME,), None, None
+            else:
+                admitted = verdict.ok and refuse_basis is None
+                outcome = "admit" if admitted else "refuse"
+                reasons = verdict.reasons + ((OFFICER_REFUSAL,) if refuse_basis is not None else ())
+                permitted_until = verdict.latest_exit if admitted else None
+                limited_by = verdict.limited_by if admitted else None
             # Parameters passed apart from the statement keep SQLAlchemy's compiled-statement cache hot.
             crossing_id = conn.execute(_INSERT_CROSSING, dict(
                 event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
@@ -319,16 +357,20 @@ class Register:
                 recorded_by=officer, recorded_at=now,
             )).scalar_one()
             conn.execute(s.decisions.insert(), dict(
-                crossing_id=crossing_id, traveller_key=key, outcome="admit" if admitted else "refuse",
-                permitted_until=permitted_until, reasons=",".join(reasons), limited_by=verdict.limited_by if admitted else None,
-                regime=regime.id, officer=officer, decided_at=now,
+                crossing_id=crossing_id, traveller_key=key, outcome=outcome,
+                permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
+                regime=regime.id if regime is not None else None, officer=officer, decided_at=now,
             ))
             self._audit(conn, officer, "desk_entry", key, event_id)
-        notes = tuple(n.text for n in verdict.notes if admitted or not n.code.startswith("latest_exit"))
+        if regime is None:
+            notes = (f"no visa-free regime known for {document.nationality} entering {self.destination} on {on}: "
+                     "check a visa or permit",)
+        else:
+            notes = tuple(n.text for n in verdict.notes if admitted or not n.code.startswith("latest_exit"))
         if refuse_basis is not None:
             notes += (f"Entry refused by the officer under R6: {refuse_basis.strip()}",)
-        return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until,
-                            verdict.limited_by if admitted else None, regime.id, notes)
+        return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until, limited_by,
+                            regime.id if regime is not None else None, notes, outcome=outcome)
 
     def _repeat_entry(self, conn, existing, key: str) -> DeskDecision:
         if existing.traveller_key != key or existing.direction != "entry":
@@ -338,7 +380,7 @@ class Register:
             raise RegisterError(f"event_id: {existing.event_id!r} is an ingested crossing, not a desk entry", "event_id", "event_id_reused")
         return DeskDecision(existing.event_id, existing.id, key, existing.local_date, decision.outcome == "admit",
                             tuple(r for r in decision.reasons.split(",") if r), decision.permitted_until,
-                            decision.limited_by, decision.regime, repeated=True)
+                            decision.limited_by, decision.regime, repeated=True, outcome=decision.outcome)
 
     @staticmethod
     def _refuse_out_of_order(stays: list[RegisterStay], on: dt.date) -> None:
@@ -497,8 +539,10 @@ class Register:
         end = current.permitted_end if current else None
         changed_by = current.changes[-1].kind if current and current.changes else None
         days_past = max(0, (on - end).days) if in_country and end else 0
-        first_entry = next((x.entry for x in reversed(stays) if x.entry is not None), None)
-        regime = self.regime_for(first_entry.nationality, self.destination) if first_entry else None
+        latest = next((x for x in reversed(stays) if x.entry is not None), None)
+        first_entry = latest.entry if latest is not None else None
+        # The regime the latest stay was judged under (issue 9): never one that does not cover it.
+        regime = self.regimes.get(latest.regime) if latest is not None and latest.regime else None
         days_used = engine_overstay = engine_note = None
         if regime is not None:
             engine_stays = tuple(
@@ -598,7 +642,7 @@ class Register:
         trimmed = []
         for x in stays:
             if x.exit is not None and x.exit.local_date > on:
-                x = RegisterStay(x.entry, None, None, x.computed_end, x.computed_by, x.limited_by, x.changes)
+                x = dataclasses.replace(x, exit=None, unpaired=None)
             trimmed.append(x)
         return trimmed
 
@@ -647,6 +691,10 @@ class Register:
             query = query.where(a.c.traveller_key == traveller_key)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def _id(regime: Regime | None) -> str | None:
+    return regime.id if regime is not None else None
 
 
 def _token_hash(token: str) -> str:
