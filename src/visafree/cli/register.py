@@ -406,6 +406,24 @@ def overstayers(
 
 
 @register_app.command()
+def review(officer: Optional[str] = OFFICER, as_json: bool = JSON) -> None:
+    """Desk decisions whose basis changed later (older crossings ingested late, a correction,
+    a link), with the end the desk gave and the end the engine gives on the history now."""
+    register = _open()
+    items = register.review(actor=_officer(officer))
+    if as_json:
+        _json([dict(item.__dict__, end_changed=item.end_changed) for item in items])
+        return
+    table = Table("decision", "traveller", "entry", "desk", "desk end", "now", "end now", "crossings seen → now",
+                  title=f"Decisions to review: {len(items)}")
+    for x in items:
+        table.add_row(str(x.decision_id), x.traveller_key[:16] + "…", str(x.entry), f"{x.desk_outcome} ({x.desk_regime})",
+                      str(x.desk_end or ""), f"{x.now_outcome} ({x.now_regime})", str(x.now_end or ""),
+                      f"{x.crossings_seen} → {x.crossings_now}" + ("" if x.end_changed else " (same end)"))
+    console.print(table)
+
+
+@register_app.command()
 def ingest(
     path: str = typer.Argument(..., help="Crossing log: .csv, .jsonl or .parquet"),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the extension)."),

@@ -19,6 +19,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -28,12 +30,20 @@ from sqlalchemy import select
 
 from . import schema as s
 from .countries import country_code
+from .db import write_transaction
 from .service import PASSPORT_TYPES, TIME_ZONES, Register
 from .timeline import pair
 
 REQUIRED = ("event_id", "issuing_state", "document_number", "nationality", "direction", "time", "border_post")
 OPTIONAL = ("passport_type", "passport_expires", "destination")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:#/@+-]{0,127}")
+
+
+def _plausible_event_id(value: str) -> bool:
+    return _EVENT_ID.fullmatch(value) is not None
 
 
 class IngestError(RuntimeError):
@@ -99,7 +109,8 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]]:
             values = next(csv.reader([text]), [])
             if len(values) != len(header):
                 hint = " (truncated line?)" if not raw.endswith(b"\n") or len(values) < len(header) else ""
-                yield line, {"event_id": values[0] if values else ""}, f"fields: {len(values)} fields, the header has {len(header)}{hint}", len(raw)
+                # No column can be trusted in a row of the wrong length (the first may be a document number).
+                yield line, {}, f"fields: {len(values)} fields, the header has {len(header)}{hint}", len(raw)
                 continue
             yield line, dict(zip(header, values)), None, len(raw)
 
@@ -244,11 +255,21 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
 
 # -- the run --------------------------------------------------------------------------------
 
+#: What a crossing is: two rows with one event_id and these equal are the same event (a
+#: duplicate); any difference is a conflict, rejected, never silently dropped (issue 10).
+CONTENT = ("traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires", "direction",
+           "destination", "border_post", "local_date", "local_time")
+EVENT_ID_CONFLICT = "event_id_conflict"
+
 
 def ingest(
     register: Register, path: str | Path, *, fmt: str | None = None, rejects: str | Path | None = None,
     chunk_size: int = 2000, progress: bool = False, recorded_by: str = "ingest", report_unpaired: bool = True,
 ) -> Summary:
+    """Ingest a crossing log. The file is read and every row checked first; then the rows are
+    stored traveller by traveller, all of one traveller's rows in the same transaction (with
+    that traveller's lock, the one the desk takes), so a desk never decides on half of the
+    history this file brings. A transaction holds whole travellers, about `chunk_size` rows."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
@@ -256,22 +277,20 @@ def ingest(
     reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[kind]
     rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
     summary = Summary(str(path), rejects_file=str(rejects_path))
-    touched: set[str] = set()
     total = parquet_rows(path) if kind == "parquet" else path.stat().st_size
 
-    with open(rejects_path, "w", newline="", encoding="utf-8") as rejects_handle, _progress(progress, path, total) as advance:
+    with _open_rejects(rejects_path) as rejects_handle, _progress(progress, path, total) as advance:
         rejects_writer = csv.writer(rejects_handle)
         rejects_writer.writerow(["line", "event_id", "field", "reason"])
-        chunk: list[tuple[int, dict]] = []
         recorded_at = register.clock()
         latest = register.local_today() + register.future_tolerance
         keys: dict = {}
+        by_event: dict[str, tuple] = {}  # event_id -> (line, record) of its first row in this file
+        by_traveller: dict[str, list[tuple[int, tuple]]] = {}
 
-        def flush():
-            stored, duplicates = _store(register, chunk, recorded_by, recorded_at)
-            summary.stored += stored
-            summary.duplicates += duplicates
-            chunk.clear()
+        def reject(line, event_id, field_name, reason):
+            summary.rejected += 1
+            rejects_writer.writerow([line, event_id, field_name, reason])
 
         for line, row, error, consumed in reader(path):
             advance(consumed)
@@ -284,82 +303,146 @@ def ingest(
                 except RowError as exc:
                     error = str(exc)
                 else:
-                    chunk.append((line, record))
-                    touched.add(record["traveller_key"])
-                    if len(chunk) >= chunk_size:
-                        flush()
+                    values = tuple(record.get(c) for c in COLUMNS[:-2]) + (recorded_by, recorded_at)
+                    first = by_event.get(record["event_id"])
+                    if first is None:
+                        by_event[record["event_id"]] = (line, values)
+                        by_traveller.setdefault(record["traveller_key"], []).append((line, values))
+                    elif _content(first[1]) == _content(values):
+                        summary.duplicates += 1  # the same event twice in one file
+                    else:
+                        reject(line, record["event_id"], "event_id",
+                               f"event_id: {EVENT_ID_CONFLICT}: line {first[0]} has the same event_id with other content")
                     continue
-            summary.rejected += 1
             field_name = error.split(":", 1)[0]
-            rejects_writer.writerow([line, _safe_event_id(row), field_name, error])
+            reject(line, _safe_event_id(row, field_name), field_name, error)
+        by_event.clear()
+
+        chunk: list[tuple[int, tuple]] = []
+        chunk_keys: list[str] = []
+
+        def flush():
+            stored, duplicates, conflicts = _store(register, chunk_keys, chunk)
+            summary.stored += stored
+            summary.duplicates += duplicates
+            for line, event_id in conflicts:
+                reject(line, event_id, "event_id",
+                       f"event_id: {EVENT_ID_CONFLICT}: the register holds this event_id with other content")
+            chunk.clear()
+            chunk_keys.clear()
+
+        # Sorted keys: each transaction takes its locks in the global order, like the desk.
+        for key in sorted(by_traveller):
+            chunk.extend(by_traveller[key])
+            chunk_keys.append(key)
+            if len(chunk) >= chunk_size:
+                flush()
         if chunk:
             flush()
     if report_unpaired:
-        summary.unpaired = _unpaired(register, touched)
+        summary.unpaired = _unpaired(register, set(by_traveller))
     return summary
 
 
-def _safe_event_id(row: dict | None) -> str:
+def _content(values: tuple) -> tuple:
+    return tuple(values[i] for i in _CONTENT_INDEX)
+
+
+def _open_rejects(path: Path):
+    """The rejects file, owner-only from its first byte (issue 10: it was 0644)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+
+
+def _safe_event_id(row: dict | None, field_name: str = "") -> str:
+    """The event id for the rejects file, or nothing when it cannot be trusted to be one: a
+    short or shifted row may carry another column (a document number) in its place."""
+    if field_name in ("fields", "encoding", "json", "event_id"):
+        return ""
     value = (row or {}).get("event_id")
-    return str(value)[:128] if value is not None else ""
+    if not isinstance(value, str):
+        return ""
+    number = (row or {}).get("document_number")
+    if isinstance(number, str) and number.strip() and number.replace("<", "").strip().upper() in value.upper():
+        return ""  # the event id holds the document number: never written out
+    return value[:128] if _plausible_event_id(value) else ""
 
 
 COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires",
            "direction", "destination", "border_post", "local_date", "local_time", "source", "withdraws",
            "recorded_by", "recorded_at")
+_CONTENT_INDEX = tuple(COLUMNS.index(c) for c in CONTENT)
 
 
-def _store(register: Register, chunk: list[tuple[int, dict]], recorded_by: str, recorded_at) -> tuple[int, int]:
-    """One transaction for the chunk; returns (stored, duplicates).
-
-    Only a conflict on event_id is skipped (never INSERT OR IGNORE, which would also hide a
-    broken constraint), and the count of rows actually inserted is the database's own.
-    """
-    seen: set[str] = set()
-    unique = []
-    for _line, record in chunk:
-        if record["event_id"] in seen:
-            continue  # the same event twice in one file
-        seen.add(record["event_id"])
-        unique.append(tuple({**record, "recorded_by": recorded_by, "recorded_at": recorded_at}[c] for c in COLUMNS))
-    if not unique:
-        return 0, len(chunk)
-    with register.engine.begin() as conn:
+def _store(register: Register, keys: list[str], chunk: list[tuple[int, tuple]]) -> tuple[int, int, list[tuple[int, str]]]:
+    """One transaction for whole travellers, holding their locks; returns (stored, duplicates,
+    conflicts as (line, event_id)). Only a conflict on event_id is skipped (never INSERT OR
+    IGNORE, which would also hide a broken constraint), and what is stored is the database's word."""
+    with write_transaction(register.engine, tuple(keys)) as conn:
         raw = conn.connection.dbapi_connection
         if conn.dialect.name == "postgresql":
-            stored = _store_postgresql(raw, unique)
+            return _store_postgresql(raw, chunk)
+        return _store_sqlite(conn, raw, chunk)
+
+
+def _classify(chunk, stored_ids: set[str], existing: dict[str, tuple]) -> tuple[int, int, list[tuple[int, str]]]:
+    duplicates, conflicts = 0, []
+    for line, values in chunk:
+        event_id = values[0]
+        if event_id in stored_ids:
+            continue
+        other = existing.get(event_id)
+        if other is not None and other == _content(values):
+            duplicates += 1
         else:
-            stored = _store_sqlite(conn.dialect, raw, unique)
-    return stored, len(chunk) - stored
+            conflicts.append((line, event_id))
+    return len(stored_ids), duplicates, conflicts
 
 
-def _store_postgresql(raw, rows) -> int:
-    # COPY into a scratch table, then one INSERT ... SELECT: the fast path PostgreSQL offers,
-    # with the unique index on event_id still deciding what is new.
+_PG_CONTENT_SELECT = ", ".join(f"c.{c}" for c in CONTENT)
+
+
+def _store_postgresql(raw, chunk) -> tuple[int, int, list[tuple[int, str]]]:
+    # COPY into a scratch table, then one set-based INSERT ... SELECT: the fast path PostgreSQL
+    # offers, with the unique index on event_id still deciding what is new.
     names = ", ".join(COLUMNS)
     with raw.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk AS SELECT {names} FROM crossings WITH NO DATA")
-        cursor.execute("TRUNCATE ingest_chunk")
+        cursor.execute("DELETE FROM ingest_chunk")
         with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for _line, values in chunk:
+                copy.write_row(values)
         cursor.execute(f"INSERT INTO crossings ({names}) SELECT {names} FROM ingest_chunk "
-                       "ON CONFLICT (event_id) DO NOTHING")
-        return cursor.rowcount
+                       "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+        stored = {r[0] for r in cursor.fetchall()}
+        existing = {}
+        if len(stored) < len(chunk):
+            cursor.execute(f"SELECT c.event_id, {_PG_CONTENT_SELECT} FROM crossings c JOIN ingest_chunk s USING (event_id)")
+            existing = {r[0]: tuple(r[1:]) for r in cursor.fetchall() if r[0] not in stored}
+    return _classify(chunk, stored, existing)
 
 
-def _store_sqlite(dialect, raw, rows) -> int:
+def _store_sqlite(conn, raw, chunk) -> tuple[int, int, list[tuple[int, str]]]:
+    # BEGIN IMMEDIATE (write_transaction) holds the write lock: what is read here stays true.
+    dialect = conn.dialect
+    ids = [values[0] for _line, values in chunk]
+    existing: dict[str, tuple] = {}
+    c = s.crossings
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(select(c.c.event_id, *[c.c[name] for name in CONTENT]).where(c.c.event_id.in_(ids[start:start + 500]))):
+            existing[row[0]] = tuple(row[1:])
+    new = [(line, values) for line, values in chunk if values[0] not in existing]
     # The values go through SQLAlchemy's own SQLite conversions, so reads parse them back.
-    processors = [s.crossings.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in COLUMNS]
-    converted = [tuple(p(v) if p and v is not None else v for p, v in zip(processors, row)) for row in rows]
+    processors = [s.crossings.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+    converted = [tuple(p(v) if p and v is not None else v for p, v in zip(processors, values)) for _line, values in new]
     cursor = raw.cursor()
     try:
         cursor.executemany(
-            f"INSERT INTO crossings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-            "ON CONFLICT (event_id) DO NOTHING", converted)
-        return cursor.rowcount  # summed over the rows by sqlite3's executemany
+            f"INSERT INTO crossings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", converted)
     finally:
         cursor.close()
+    return _classify(chunk, {values[0] for _line, values in new}, existing)
 
 
 def _unpaired(register: Register, keys: set[str]) -> dict[str, int]:

@@ -25,9 +25,9 @@ from visafree.regimes import builtin_regimes
 
 from . import schema as s
 from .countries import country_code
-from .db import lock_travellers, write_transaction
+from .db import read_transaction, write_transaction
 from .timeline import (
-    Crossing, RegisterStay, StayChange, fill_permitted_ends, pair, presence_before,
+    Crossing, RegisterStay, StayChange, fill_permitted_ends, order_key, pair, presence_before,
 )
 
 ROLES = ("officer", "auditor", "admin")
@@ -140,6 +140,31 @@ class History:
     status: TravellerStatus | None = None
 
 
+@dataclass
+class ReviewItem:
+    """A desk decision whose basis changed later, with what the desk said and what the engine
+    says on the current history."""
+
+    decision_id: int
+    traveller_key: str
+    event_id: str
+    entry: dt.date
+    desk_outcome: str
+    desk_end: dt.date | None
+    desk_regime: str | None
+    now_outcome: str
+    now_end: dt.date | None
+    now_regime: str | None
+    crossings_seen: int
+    crossings_now: int
+    added: tuple[int, ...]  # crossing ids in the history now that the decision did not see
+    removed: tuple[int, ...]  # crossing ids it saw that are no longer in the history (corrected)
+
+    @property
+    def end_changed(self) -> bool:
+        return (self.desk_outcome, self.desk_end) != (self.now_outcome, self.now_end)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     id: int
@@ -216,11 +241,46 @@ class Register:
 
     # -- reading history ---------------------------------------------------------------------
 
-    def _linked_keys(self, conn, key: str) -> tuple[str, ...]:
-        """Every key of the person `key` belongs to (documents linked by officers), sorted."""
-        rows = conn.execute(select(s.document_links.c.id, s.document_links.c.traveller_key, s.document_links.c.linked_key,
-                                   s.document_links.c.corrects, s.document_links.c.withdraws)).all()
-        return _link_groups(rows).get(key, (key,))
+    def _linked_keys(self, conn, key: str | tuple[str, ...]) -> tuple[str, ...]:
+        """Every key of the person(s) `key` belongs to (documents linked by officers), sorted.
+
+        Indexed lookups from the key outwards (one query when there is no link), never a read of
+        the whole document_links table. Withdrawn links are followed too (a superset), then the
+        groups are computed exactly from the rows found."""
+        t = s.document_links
+        start = (key,) if isinstance(key, str) else tuple(key)
+        known, frontier, rows = set(start), set(start), {}
+        while frontier:
+            found = conn.execute(select(t.c.id, t.c.traveller_key, t.c.linked_key, t.c.corrects, t.c.withdraws).where(
+                t.c.traveller_key.in_(sorted(frontier)) | t.c.linked_key.in_(sorted(frontier)))).all()
+            frontier = set()
+            for row in found:
+                rows[row.id] = row
+                for k in (row.traveller_key, row.linked_key):
+                    if k not in known:
+                        known.add(k)
+                        frontier.add(k)
+        if not rows:
+            return tuple(sorted(start))
+        groups = _link_groups(list(rows.values()))
+        return tuple(sorted({k for one in start for k in groups.get(one, (one,))}))
+
+    def _locked(self, keys: tuple[str, ...], work):
+        """Run `work(conn, group)` in one write transaction holding the lock of every document of
+        the person(s) `keys` belong to, taken in one go in the global order (issue 10: locking
+        the own key first and the group after deadlocked). If a link made the group larger than
+        what was locked, the transaction is rolled back and run again with the larger group."""
+        lock_set = tuple(sorted(set(keys)))
+        for _attempt in range(16):
+            try:
+                with write_transaction(self.engine, lock_set) as conn:
+                    group = self._linked_keys(conn, keys)
+                    if conn.dialect.name == "postgresql" and not set(group) <= set(lock_set):
+                        raise _GroupGrew(group)
+                    return work(conn, group)
+            except _GroupGrew as grew:
+                lock_set = tuple(sorted(set(lock_set) | set(grew.group)))
+        raise RegisterError("document links changed too often while recording; try again", "document", "busy")
 
     def _crossings(self, conn, keys: tuple[str, ...], destination: str) -> list[Crossing]:
         c, d = s.crossings, s.decisions
@@ -244,14 +304,28 @@ class Register:
             for r in rows if not r.withdraws and r.id not in withdrawn
         ]
 
-    def _timeline(self, conn, keys: tuple[str, ...], destination: str) -> list[RegisterStay]:
+    def _timeline(self, conn, keys: tuple[str, ...], destination: str, ends: bool = True) -> list[RegisterStay]:
+        """The person's stays; with `ends`, each one's permitted end recomputed by the engine from
+        the whole current history plus the officers' acts (issue 10), not the stored desk end."""
         stays = pair(self._crossings(conn, keys, destination))
-        fill_permitted_ends(stays, self._judge_ingested, self._changes(conn, keys))
+        if ends:
+            fill_permitted_ends(stays, self._judge_ingested, self._changes(conn, keys))
         return stays
 
     def _judge_ingested(self, entry: Crossing, prior: list[RegisterStay]):
         passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
         return self.judge(entry.nationality, entry.destination, passport, entry.passport_type, prior, entry.local_date)
+
+    def _audit_reads(self, actor: str, action: str, items) -> None:
+        """A read is audited in a short transaction of its own after the consistent read, so a
+        long read never holds SQLite's write lock; the answer is only returned once it is logged."""
+        items = list(items)
+        if not items:
+            return
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            conn.execute(s.audit_log.insert(), [dict(at=now, actor=actor, action=action, traveller_key=k, detail=d)
+                                                for k, d in items])
 
     def _audit(self, conn, actor: str, action: str, key: str | None, detail: str | None = None) -> None:
         conn.execute(s.audit_log.insert(), dict(at=self.clock(), actor=actor, action=action, traveller_key=key, detail=detail))
@@ -273,7 +347,7 @@ class Register:
                             ("destination", pa.string()), ("border_post", pa.string()), ("direction", pa.string()),
                             ("local_date", pa.date32()), ("local_time", pa.string()), ("regime", pa.string())])
         written = 0
-        with self.engine.begin() as conn:
+        with read_transaction(self.engine) as conn:
             links = conn.execute(select(s.document_links)).all()
             group_of = {k: members[0] for k, members in _link_groups(links).items()}
             corrected = select(c.c.corrects).where(c.c.corrects.is_not(None))
@@ -296,7 +370,7 @@ class Register:
                                   in zip(columns[8], columns[2], columns[3], columns[6])]
                     writer.write_table(pa.table(dict(zip(schema.names, columns)), schema=schema))
                     written += len(chunk)
-            self._audit(conn, actor, "export", None, f"{written} crossings for batch analysis")
+        self._audit_reads(actor, "export", [(None, f"{written} crossings for batch analysis")])
         return written
 
     # -- the desk ----------------------------------------------------------------------------
@@ -318,13 +392,17 @@ class Register:
         self.check_not_future(on, "date")
         key = self.traveller_key(document.issuing_state, document.document_number)
         event_id = event_id or f"desk-{uuid.uuid4()}"
-        with write_transaction(self.engine, (key,)) as conn:
-            keys = self._linked_keys(conn, key)
-            lock_travellers(conn, keys)  # a linked document's history is decided on too
+        # A linked document's history is decided on too: the whole group is locked (_locked).
+        return self._locked((key,), lambda conn, keys: self._decide_entry(
+            conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis))
+
+    def _decide_entry(self, conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis):
+        if True:
             existing = self._existing_event(conn, event_id)
             if existing is not None:
                 return self._repeat_entry(conn, existing, key)
-            stays = self._timeline(conn, keys, self.destination)
+            # The desk reads presence only: the prior stays' permitted ends do not enter the verdict.
+            stays = self._timeline(conn, keys, self.destination, ends=False)
             self._refuse_out_of_order(stays, on)
             if stays and stays[-1].is_open:
                 raise RegisterError(
@@ -360,6 +438,7 @@ class Register:
                 crossing_id=crossing_id, traveller_key=key, outcome=outcome,
                 permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
                 regime=regime.id if regime is not None else None, officer=officer, decided_at=now,
+                basis=basis_of(stays),
             ))
             self._audit(conn, officer, "desk_entry", key, event_id)
         if regime is None:
@@ -401,9 +480,11 @@ class Register:
         self.check_not_future(on, "date")
         key = self.traveller_key(document.issuing_state, document.document_number)
         event_id = event_id or f"desk-{uuid.uuid4()}"
-        with write_transaction(self.engine, (key,)) as conn:
-            keys = self._linked_keys(conn, key)
-            lock_travellers(conn, keys)
+        return self._locked((key,), lambda conn, keys: self._decide_exit(
+            conn, keys, key, document, on, officer, border_post, at, event_id))
+
+    def _decide_exit(self, conn, keys, key, document, on, officer, border_post, at, event_id) -> ExitRecord:
+        if True:
             existing = self._existing_event(conn, event_id)
             stays = self._timeline(conn, keys, self.destination)
             if existing is not None:
@@ -421,7 +502,7 @@ class Register:
                 recorded_by=officer, recorded_at=self.clock(),
             )).scalar_one()
             self._audit(conn, officer, "desk_exit", key, event_id)
-        return self._exit_record(crossing_id, event_id, key, on, open_stay)
+            return self._exit_record(crossing_id, event_id, key, on, open_stay)
 
     @staticmethod
     def _exit_record(crossing_id, event_id, key, on, stay: RegisterStay | None, repeated=False) -> ExitRecord:
@@ -439,8 +520,10 @@ class Register:
             raise RegisterError(f"kind: {kind!r} is not extension or shortening", "kind")
         if not legal_basis or not legal_basis.strip():
             raise RegisterError("legal_basis: an extension or shortening must cite its legal basis", "legal_basis")
-        with write_transaction(self.engine, (key,)) as conn:
-            keys = self._linked_keys(conn, key)
+        return self._locked((key,), lambda conn, keys: self._change_stay(conn, keys, key, kind, new_end, legal_basis, officer))
+
+    def _change_stay(self, conn, keys, key, kind, new_end, legal_basis, officer) -> StayChange:
+        if True:
             stays = [x for x in self._timeline(conn, keys, self.destination) if x.entry is not None]
             if not stays:
                 raise RegisterError("traveller: no admitted stay in the register", "traveller", "not_found")
@@ -459,7 +542,7 @@ class Register:
                 new_end=new_end, legal_basis=legal_basis.strip(), withdraws=False, officer=officer, recorded_at=now,
             ).returning(s.stay_changes.c.id)).scalar_one()
             self._audit(conn, officer, kind, key, f"new_end={new_end}")
-        return StayChange(change_id, stay.entry.id, kind, rule, new_end, legal_basis, officer, now)
+            return StayChange(change_id, stay.entry.id, kind, rule, new_end, legal_basis, officer, now)
 
     def link_documents(self, key: str, other_key: str, *, reason: str, officer: str) -> int:
         """Record that two documents belong to one person; from now on their histories are one."""
@@ -467,13 +550,15 @@ class Register:
             raise RegisterError("linked document: it is the same document", "linked_document")
         if not reason or not reason.strip():
             raise RegisterError("reason: a link must say why the documents are one person's", "reason")
-        with write_transaction(self.engine, (key, other_key)) as conn:
+        def work(conn, _group):  # both documents' whole groups are locked: a desk sees all or none
             link_id = conn.execute(s.document_links.insert().values(
                 traveller_key=key, linked_key=other_key, reason=reason.strip(), withdraws=False,
                 officer=officer, recorded_at=self.clock(),
             ).returning(s.document_links.c.id)).scalar_one()
             self._audit(conn, officer, "link", key, f"linked_key={other_key}")
-        return link_id
+            return link_id
+
+        return self._locked((key, other_key), work)
 
     def withdraw_link(self, link_id: int, *, reason: str, officer: str) -> int:
         """Undo a link by a new record pointing at it; the link itself stays on file."""
@@ -484,7 +569,7 @@ class Register:
             link = probe.execute(select(t).where(t.c.id == link_id, t.c.withdraws.is_(False))).first()
         if link is None:
             raise RegisterError(f"link: no link with id {link_id}", "link", "not_found")
-        with write_transaction(self.engine, (link.traveller_key, link.linked_key)) as conn:
+        def work(conn, _group):
             if conn.execute(select(t.c.id).where(t.c.corrects == link_id)).first() is not None:
                 raise RegisterError(f"link: {link_id} was already withdrawn", "link", "already_corrected")
             new_id = conn.execute(t.insert().values(
@@ -492,7 +577,9 @@ class Register:
                 withdraws=True, officer=officer, recorded_at=self.clock(),
             ).returning(t.c.id)).scalar_one()
             self._audit(conn, officer, "unlink", link.traveller_key, f"link={link_id}")
-        return new_id
+            return new_id
+
+        return self._locked((link.traveller_key, link.linked_key), work)
 
     def correct_crossing(
         self, crossing_id: int, *, reason: str, officer: str, new_date: dt.date | None = None,
@@ -507,7 +594,7 @@ class Register:
             raise RegisterError(f"crossing: no crossing with id {crossing_id}", "crossing", "not_found")
         if new_date is not None:
             self.check_not_future(new_date, "new_date")
-        with write_transaction(self.engine, (original.traveller_key,)) as conn:
+        def work(conn, _group):
             already = conn.execute(select(func.count()).where(s.crossings.c.corrects == crossing_id)).scalar()
             if already:
                 raise RegisterError(f"crossing: {crossing_id} was already corrected; correct the correction", "crossing", "already_corrected")
@@ -521,15 +608,17 @@ class Register:
                 values.update(local_date=new_date, local_time=new_time)
             new_id = conn.execute(s.crossings.insert().values(**values).returning(s.crossings.c.id)).scalar_one()
             self._audit(conn, officer, "correction", original.traveller_key, f"crossing={crossing_id}")
-        return new_id
+            return new_id
+
+        return self._locked((original.traveller_key,), work)
 
     # -- reads (each is audited) -------------------------------------------------------------
 
     def status(self, key: str, on: dt.date, *, actor: str) -> TravellerStatus:
-        with write_transaction(self.engine) as conn:
+        with read_transaction(self.engine) as conn:
             keys = self._linked_keys(conn, key)
             stays = self._timeline(conn, keys, self.destination)
-            self._audit(conn, actor, "status", key, f"on={on}")
+        self._audit_reads(actor, "status", [(key, f"on={on}")])
         return self._status(key, keys, stays, on)
 
     def _status(self, key, keys, stays: list[RegisterStay], on: dt.date) -> TravellerStatus:
@@ -565,7 +654,7 @@ class Register:
 
     def history(self, key: str, *, actor: str, on: dt.date | None = None) -> History:
         on = on or self.local_today()
-        with write_transaction(self.engine) as conn:
+        with read_transaction(self.engine) as conn:
             keys = self._linked_keys(conn, key)
             c = s.crossings
             rows = conn.execute(select(c, s.decisions.c.outcome, s.decisions.c.permitted_until, s.decisions.c.reasons)
@@ -574,7 +663,7 @@ class Register:
             stays = self._timeline(conn, keys, self.destination)
             links = conn.execute(select(s.document_links).where(
                 s.document_links.c.traveller_key.in_(keys) | s.document_links.c.linked_key.in_(keys))).all()
-            self._audit(conn, actor, "history", key)
+        self._audit_reads(actor, "history", [(key, None)])
         crossings = [
             {
                 "id": r.id, "event_id": r.event_id, "direction": r.direction, "date": r.local_date,
@@ -603,7 +692,7 @@ class Register:
         """Travellers in the country at the end of `on` (no exit recorded by then) whose permitted
         end, after extensions and shortenings, is before `on`."""
         c = s.crossings
-        with write_transaction(self.engine) as conn:
+        with read_transaction(self.engine) as conn:
             links = conn.execute(select(s.document_links)).all()
             group = _link_groups(links)
             # Only travellers whose latest crossing up to `on` is an entry can be in the country.
@@ -632,9 +721,64 @@ class Register:
                 basis = stay.changes[-1].kind if stay.changes else stay.computed_by
                 found.append(Overstayer(stay.entry.traveller_key, stay.entry.nationality, stay.entry.local_date,
                                         stay.entry.border_post, end, (on - end).days, basis))
-            for person in found:
-                self._audit(conn, actor, "overstayers", person.traveller_key, f"on={on}")
+        self._audit_reads(actor, "overstayers", [(person.traveller_key, f"on={on}") for person in found])
         return sorted(found, key=lambda o: (-o.days_past_end, o.traveller_key))
+
+    def review(self, *, actor: str) -> list["ReviewItem"]:
+        """Desk decisions whose basis changed after they were made (issue 10): the crossings the
+        traveller's history holds before the decision today differ from those it was judged on
+        (older crossings ingested late, a correction, a link). Each comes with the end the desk
+        gave and the end the engine gives on the current history: both are shown, neither is
+        changed (the officer's decision at the time stays on file)."""
+        c, d = s.crossings, s.decisions
+        found: list[ReviewItem] = []
+        with read_transaction(self.engine) as conn:
+            group = _link_groups(conn.execute(select(s.document_links)).all())
+            decided = conn.execute(
+                select(d.c.traveller_key).distinct().select_from(d.join(c, c.c.id == d.c.crossing_id))
+                .where(d.c.basis.is_not(None), c.c.destination == self.destination)).scalars().all()
+            for keys in sorted({group.get(k, (k,)) for k in decided}):
+                crossings = self._crossings(conn, keys, self.destination)
+                stays = pair(crossings)
+                for crossing in sorted(crossings, key=order_key):
+                    if crossing.direction != "entry" or crossing.outcome not in ("admit", "refuse") or crossing.source != "desk":
+                        continue
+                    item = self._reviewed(conn, crossing, stays)
+                    if item is not None:
+                        found.append(item)
+        self._audit_reads(actor, "review", [(x.traveller_key, f"decision={x.decision_id}") for x in found])
+        return found
+
+    def _reviewed(self, conn, entry: Crossing, stays: list[RegisterStay]) -> "ReviewItem | None":
+        d = s.decisions
+        row = conn.execute(select(d.c.id, d.c.basis, d.c.outcome, d.c.permitted_until, d.c.regime)
+                           .where(d.c.crossing_id == entry.id)).first()
+        if row is None or row.basis is None:
+            return None
+        here = order_key(entry)
+        prior = [x for x in stays if x.entry is not entry
+                 and order_key(x.exit or x.entry) < here]
+        now_basis = basis_of(prior)
+        if now_basis == row.basis:
+            return None
+        passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
+        regime, verdict = self.judge(entry.nationality, entry.destination, passport, entry.passport_type, prior,
+                                     entry.local_date)
+        if regime is None:
+            now_outcome, now_end = NO_REGIME, None
+        else:
+            officer_refused = OFFICER_REFUSAL in (entry.reasons or "").split(",")
+            now_outcome = "admit" if verdict.ok and not officer_refused else "refuse"
+            now_end = verdict.latest_exit if now_outcome == "admit" else None
+        seen = [int(i) for i in row.basis.split(",") if i]
+        now = [int(i) for i in now_basis.split(",") if i]
+        return ReviewItem(
+            decision_id=row.id, traveller_key=entry.traveller_key, event_id=entry.event_id, entry=entry.local_date,
+            desk_outcome=row.outcome, desk_end=row.permitted_until, desk_regime=row.regime,
+            now_outcome=now_outcome, now_end=now_end, now_regime=regime.id if regime else None,
+            crossings_seen=len(seen), crossings_now=len(now),
+            added=tuple(sorted(set(now) - set(seen))), removed=tuple(sorted(set(seen) - set(now))),
+        )
 
     @staticmethod
     def _until(stays: list[RegisterStay], on: dt.date) -> list[RegisterStay]:
@@ -695,6 +839,17 @@ class Register:
 
 def _id(regime: Regime | None) -> str | None:
     return regime.id if regime is not None else None
+
+
+class _GroupGrew(Exception):
+    def __init__(self, group):
+        self.group = group
+
+
+def basis_of(stays: list[RegisterStay]) -> str:
+    """The crossings a decision was judged on, as their ids in time order: no personal data,
+    enough to show later what the decision saw and what has changed since."""
+    return ",".join(str(c.id) for x in stays for c in (x.entry, x.exit) if c is not None)
 
 
 def _token_hash(token: str) -> str:

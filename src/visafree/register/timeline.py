@@ -58,6 +58,7 @@ class RegisterStay:
     limited_by: str | None = None
     changes: list[StayChange] = field(default_factory=list)
     regime: str | None = None  # the regime judged under; None: no regime covers (no_regime)
+    desk_end: dt.date | None = None  # the end the desk decided at entry, on the history it saw then
 
     @property
     def first_day(self) -> dt.date:
@@ -125,8 +126,11 @@ def presence_before(stays: list[RegisterStay], upto: int | None = None) -> Prese
 
 
 def fill_permitted_ends(stays: list[RegisterStay], judge, changes: list[StayChange]) -> None:
-    """Each stay's permitted end: the desk's stored decision, else the engine's verdict on the
-    history before it (an ingested entry), then the officers' extensions and shortenings.
+    """Each stay's permitted end: the engine's verdict on the whole current history before it
+    (issue 10: never the stored desk end, which may have been decided before older crossings
+    arrived), then the officers' extensions and shortenings. The desk's end is kept beside it
+    (`desk_end`); `computed_by` is "desk" where the two agree, "engine" where they do not or
+    the entry was ingested.
 
     `judge(entry, prior_stays)` is the engine's resolution, (regime, verdict) or (None, None)
     when no regime covers the traveller: such a stay has no permitted end the register knows.
@@ -140,8 +144,7 @@ def fill_permitted_ends(stays: list[RegisterStay], judge, changes: list[StayChan
             continue
         stay.changes = by_entry.get(entry.id, [])
         if entry.outcome == "admit":
-            stay.computed_end, stay.computed_by, stay.regime = entry.permitted_until, "desk", entry.regime
-            continue
+            stay.desk_end = entry.permitted_until
         if entry.outcome == NO_REGIME:
             stay.computed_by = NO_REGIME
             continue
@@ -150,8 +153,10 @@ def fill_permitted_ends(stays: list[RegisterStay], judge, changes: list[StayChan
             stay.computed_by = NO_REGIME
             continue
         stay.regime = regime.id
-        stay.computed_end, stay.computed_by, stay.limited_by = verdict.latest_exit, "engine", verdict.limited_by
+        stay.computed_end, stay.limited_by = verdict.latest_exit, verdict.limited_by
         if not verdict.ok:
             # Entered although the rules forbade even the first day: permitted end is the day before.
             stay.computed_end = entry.local_date - dt.timedelta(days=1)
             stay.limited_by = ",".join(verdict.reasons)
+        agrees = entry.outcome == "admit" and stay.computed_end == stay.desk_end
+        stay.computed_by = "desk" if agrees else "engine"
