@@ -2,6 +2,8 @@
 
     desk_worker.py POST_NAME MODE TRAVELLERS ROUNDS
 
+MODE "desk-day": the post admits travellers R000000.. on 2025-05-25 (ROUNDS is unused), while an
+ingest of their older crossings runs: errors other than already_in_country fail the worker.
 MODE "shared": every post records the same events (same event ids), as when a message is
 delivered to several posts; each must end up stored once. MODE "race": every post tries to
 admit every traveller on the same day under its own event id; only one may win per traveller.
@@ -20,6 +22,19 @@ order = list(range(travellers))
 random.Random(post).shuffle(order)
 outcome = {"admitted": 0, "already_in_country": 0, "repeated": 0}
 base = dt.date(2025, 1, 1)
+
+if mode == "desk-day":
+    outcome = {"decided": 0, "already_in_country": 0}
+    for t in order:
+        document = Document("KAZ", f"R{t:06d}", "KAZ", "ordinary", dt.date(2032, 1, 1))
+        try:
+            register.record_entry(document, dt.date(2025, 5, 25), officer=post, border_post=post, event_id=f"{post}-d{t}")
+            outcome["decided"] += 1
+        except RegisterError as exc:
+            assert exc.code == "already_in_country", exc
+            outcome["already_in_country"] += 1
+    print(json.dumps(outcome))
+    sys.exit(0)
 
 for t in order:
     document = Document("KAZ", f"C{t:06d}", "KAZ", "ordinary", dt.date(2032, 1, 1))
