@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
 from visafree.register.api import get_register, router
@@ -103,6 +103,14 @@ def test_get_register_reads_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("VISAFREE_DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
     monkeypatch.setenv("VISAFREE_KEY_FILE", str(tmp_path / "env.key"))
     monkeypatch.delenv("VISAFREE_REGISTER_KEY", raising=False)
+    # Before `register init` the API answers 503 naming the fix, and creates no key.
+    with pytest.raises(HTTPException) as refused:
+        get_register()
+    assert refused.value.status_code == 503 and "register init" in refused.value.detail["message"]
+    assert not (tmp_path / "env.key").exists()
+    from visafree.register import open_register
+
+    open_register(init=True).engine.dispose()
     register = get_register()
     assert str(register.engine.url).endswith("env.sqlite") and (tmp_path / "env.key").exists()
     assert get_register() is register

@@ -37,13 +37,13 @@ def _officer(value: str | None) -> str:
     return value or os.environ.get("VISAFREE_OFFICER") or f"cli:{getpass.getuser()}"
 
 
-def _open():
+def _open(**options):
     try:
         from visafree.register import ConfigError, open_register
     except ModuleNotFoundError as exc:
         _fail(f"the register needs its extra: pip install 'visafree[register]' ({exc.name} is missing)")
     try:
-        return open_register()
+        return open_register(**options)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -128,12 +128,13 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
 @register_app.command()
-def init() -> None:
-    """Create or migrate the register's database and its pseudonymisation key."""
+def init(officer: Optional[str] = OFFICER) -> None:
+    """Create or migrate the register's database; on an empty register create its
+    pseudonymisation key and record the key's fingerprint (never the key)."""
     from visafree.register import RegisterConfig
     from visafree.register.db import current_revision
 
-    register = _open()
+    register = _open(init=True, actor=_officer(officer))
     config = RegisterConfig.from_env()
     url = register.engine.url.render_as_string(hide_password=True)
     console.print(f"register: {url} (schema revision {current_revision(register.engine)})")
@@ -403,6 +404,27 @@ def overstayers(
         table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post, str(o.permitted_end),
                       str(o.days_past_end), o.basis)
     console.print(table)
+
+
+@register_app.command("rotate-key")
+def rotate_key(
+    yes: bool = typer.Option(False, "--yes", help="Confirm: every stored pseudonym is re-keyed."),
+    officer: Optional[str] = OFFICER,
+) -> None:
+    """Replace the key: every pseudonym is re-keyed in one transaction (audited), then the key
+    file is replaced by the new key alone. Back up the new key file at once."""
+    from visafree.register import ConfigError, RegisterConfig
+    from visafree.register.keys import rotate_key as rotate
+
+    if not yes:
+        _fail("rotate-key re-keys every traveller in the register: run it again with --yes to confirm")
+    register = _open()
+    try:
+        fingerprint, count = rotate(register.engine, RegisterConfig.from_env(), os.environ, actor=_officer(officer))
+    except ConfigError as exc:
+        _fail(str(exc))
+    console.print(f"key rotated: {count} pseudonym(s) re-keyed; new key fingerprint {fingerprint[:12]}…; "
+                  f"back up {RegisterConfig.from_env().key_file} now")
 
 
 @register_app.command()

@@ -35,12 +35,53 @@ def get_register() -> Register:
     from . import open_register
     from .config import RegisterConfig
 
+    from .config import ConfigError
+
     config = RegisterConfig.from_env()
     cache_key = (config.database_url, str(config.key_file), os.environ.get("VISAFREE_REGISTER_COUNTRY"))
     with _registers_lock:
         if cache_key not in _registers:
-            _registers[cache_key] = open_register()
+            try:
+                _registers[cache_key] = open_register()
+            except ConfigError as exc:
+                raise HTTPException(503, {"code": "register_unavailable", "message": str(exc), "field": None}) from None
         return _registers[cache_key]
+
+
+def configured() -> bool:
+    """Is a register set up here (a database URL given, or the default SQLite file present)?"""
+    import os
+
+    from .config import DEFAULT_SQLITE
+
+    return bool(os.environ.get("VISAFREE_DATABASE_URL")) or DEFAULT_SQLITE.exists()
+
+
+def preflight() -> str | None:
+    """For `visafree serve` before it listens: the message that stops it, or None."""
+    if not configured():
+        return None
+    try:
+        get_register()
+    except HTTPException as exc:
+        return exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
+    return None
+
+
+@router.on_event("startup")
+def refuse_to_start_on_a_wrong_key() -> None:
+    """The server refuses to start on a missing, changed or unreadable key (issue 10), with the
+    message naming the fix, instead of answering every register request with an error."""
+    if not configured():
+        return  # no register here: its endpoints answer 503 until `visafree register init`
+    import logging
+
+    try:
+        get_register()
+    except HTTPException as exc:
+        message = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
+        logging.getLogger("visafree.register").error("register: %s", message)
+        raise SystemExit(f"visafree register: {message}") from None
 
 
 def _bearer(request: Request) -> str | None:

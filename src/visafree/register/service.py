@@ -24,6 +24,7 @@ from visafree.engine import (
 from visafree.regimes import builtin_regimes
 
 from . import schema as s
+from .config import KeyMaterial
 from .countries import country_code
 from .db import read_transaction, write_transaction
 from .timeline import (
@@ -178,11 +179,11 @@ def _now() -> dt.datetime:
 
 class Register:
     def __init__(
-        self, engine: Engine, key: bytes, *, destination: str = "VNM", clock=_now,
+        self, engine: Engine, key: "bytes | KeyMaterial", *, destination: str = "VNM", clock=_now,
         future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     ):
         self.engine = engine
-        self._key = key
+        self._key = key if isinstance(key, KeyMaterial) else KeyMaterial(bytes(key))
         self.destination = country_code(destination, "destination")
         self.regimes = builtin_regimes()
         self._regime_list = tuple(self.regimes.values())
@@ -193,7 +194,7 @@ class Register:
 
     def traveller_key(self, issuing_state: str, document_number: str) -> str:
         message = f"{issuing_state.upper()}\x1f{document_number.replace('<', '').upper()}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return self._key.pseudonym(message)
 
     def key_of(self, document: Document) -> str:
         document = document.validated()
