@@ -96,7 +96,9 @@ def test_bad_mrz_is_a_422_naming_the_field(api):
     line1, line2 = ENTRY["passport"]["mrz"]
     broken = {**ENTRY, "passport": {"mrz": [line1, line2[:9] + "0" + line2[10:]]}}
     answer = call(client, "POST", "/api/v1/register/entries", broken, tokens["officer"])
-    assert answer.status_code == 422 and answer.json()["detail"]["field"] == "document number"
+    error = answer.json()["error"]  # the v1 shape, not nested as a string (issue 10)
+    assert answer.status_code == 422 and error["field"] == "document number" and isinstance(error["message"], str)
+    assert error["code"] and "{" not in error["message"]
 
 
 def test_get_register_reads_the_environment(tmp_path, monkeypatch):

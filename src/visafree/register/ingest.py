@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from . import schema as s
 from .countries import country_code
+from . import validate as v
 from .db import write_transaction
 from .service import PASSPORT_TYPES, TIME_ZONES, Register
 from .timeline import pair
@@ -92,7 +93,10 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]]:
             header_text = header_raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise IngestError(f"{path}: line 1 (header) is not UTF-8 text; convert the file to UTF-8") from None
-        header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        try:
+            header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        except csv.Error:
+            raise IngestError(f"{path}: line 1 (header) is not a CSV header") from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise IngestError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
@@ -106,7 +110,14 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]]:
             except UnicodeDecodeError as exc:
                 yield line, {}, f"encoding: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not UTF-8", len(raw)
                 continue
-            values = next(csv.reader([text]), [])
+            try:
+                values = next(csv.reader([text]), [])
+            except csv.Error:  # e.g. a field over csv's limit of 131,072 characters
+                yield line, {}, f"fields: a field is longer than {v.MAX_CSV_FIELD} characters or the line is not CSV", len(raw)
+                continue
+            if any(len(value) > v.MAX_CSV_FIELD for value in values):
+                yield line, {}, f"fields: a field is longer than {v.MAX_CSV_FIELD} characters", len(raw)
+                continue
             if len(values) != len(header):
                 hint = " (truncated line?)" if not raw.endswith(b"\n") or len(values) < len(header) else ""
                 # No column can be trusted in a row of the wrong length (the first may be a document number).
@@ -126,11 +137,17 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]
             except UnicodeDecodeError as exc:
                 yield line, {}, f"encoding: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not UTF-8", len(raw)
                 continue
+            if (raw.count(b"[") + raw.count(b"{") > v.MAX_JSON_DEPTH) and not v.json_depth_ok(raw):
+                yield line, {}, f"json: nested deeper than {v.MAX_JSON_DEPTH} levels", len(raw)
+                continue
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
                 truncated = " (truncated line?)" if not raw.endswith(b"\n") else ""
                 yield line, {}, f"json: {exc.msg} at column {exc.colno}{truncated}", len(raw)
+                continue
+            except (ValueError, RecursionError):  # a number of thousands of digits, say
+                yield line, {}, "json: a value the register cannot read (a number too long?)", len(raw)
                 continue
             if not isinstance(value, dict):
                 yield line, {}, f"json: a line must hold an object, not {type(value).__name__}", len(raw)
@@ -171,13 +188,19 @@ def parquet_rows(path: Path) -> int:
 # -- one row --------------------------------------------------------------------------------
 
 
-def _text(row: dict, name: str, required: bool = True) -> str:
+def _text(row: dict, name: str, required: bool = True, limit: int | None = None) -> str:
     value = row.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise RowError(name, "missing")
         return ""
-    return str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RowError(name, f"must be text, not {type(value).__name__}")
+    value = str(value)
+    try:
+        return v.text(value, name, limit=limit or v.LIMITS.get(name, 64))
+    except v.InvalidInput as exc:
+        raise RowError(name, str(exc).split(": ", 1)[1]) from None
 
 
 def _local(register: Register, value, destination: str) -> tuple[dt.date, dt.time | None]:
@@ -208,8 +231,6 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
     are per-run constants that a million-row ingest should not recompute for every row.
     """
     event_id = _text(row, "event_id")
-    if len(event_id) > 128:
-        raise RowError("event_id", "longer than 128 characters")
     try:
         issuing = country_code(_text(row, "issuing_state"), "issuing_state")
         nationality = country_code(_text(row, "nationality"), "nationality")
@@ -227,18 +248,22 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
     if passport_type not in PASSPORT_TYPES:
         raise RowError("passport_type", f"{passport_type!r} is not one of {', '.join(PASSPORT_TYPES)}")
     expires = row.get("passport_expires")
+    if isinstance(expires, dt.datetime):
+        expires = expires.date()
     if expires not in (None, "") and not isinstance(expires, dt.date):
+        text = _text(row, "passport_expires", limit=10)
         try:
-            expires = dt.date.fromisoformat(str(expires).strip())
+            expires = dt.date.fromisoformat(text)
         except ValueError:
-            raise RowError("passport_expires", f"{expires!r} is not a real date (YYYY-MM-DD)") from None
-    local_date, local_time = _local(register, row.get("time") if row.get("time") not in (None, "") else _text(row, "time"), destination)
+            raise RowError("passport_expires", f"{text!r} is not a real date (YYYY-MM-DD)") from None
+    moment = row.get("time")
+    if not isinstance(moment, (dt.date, dt.datetime)):
+        moment = _text(row, "time", limit=40)
+    local_date, local_time = _local(register, moment, destination)
     latest = latest or register.local_today() + register.future_tolerance
     if local_date > latest:
         raise RowError("time", f"{local_date} is in the future (latest accepted {latest})")
     border_post = _text(row, "border_post")
-    if len(border_post) > 64:
-        raise RowError("border_post", "longer than 64 characters")
     if keys is None:
         key = register.traveller_key(issuing, number)
     else:

@@ -26,6 +26,7 @@ from visafree.regimes import builtin_regimes
 from . import schema as s
 from .config import KeyMaterial
 from .countries import country_code
+from . import validate as v
 from .db import read_transaction, write_transaction
 from .timeline import (
     Crossing, RegisterStay, StayChange, fill_permitted_ends, order_key, pair, presence_before,
@@ -63,6 +64,10 @@ class Document:
         return f"Document(issuing_state={self.issuing_state!r}, nationality={self.nationality!r}, type={self.passport_type!r}, expires={self.expires})"
 
     def validated(self) -> "Document":
+        for name in ("issuing_state", "nationality", "document_number", "passport_type"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > 64 or v.bad_character(value):
+                raise RegisterError(f"{name}: must be short plain text", name)
         issuing = country_code(self.issuing_state, "issuing_state")
         nationality = country_code(self.nationality, "nationality")
         number = (self.document_number or "").replace("<", "").strip().upper()
@@ -386,8 +391,11 @@ class Register:
         """The desk decision. `refuse_basis`: the officer refuses entry under R6 whatever the
         engine allows (the engine's own reasons are still stored beside it)."""
         document = document.validated()
-        if refuse_basis is not None and not refuse_basis.strip():
+        if refuse_basis is not None and not (isinstance(refuse_basis, str) and refuse_basis.strip()):
             raise RegisterError("refuse_basis: a refusal must cite its legal basis", "refuse_basis")
+        refuse_basis = v.text(refuse_basis, "refuse_basis", required=False)
+        officer, border_post = v.text(officer, "officer"), v.text(border_post, "border_post")
+        event_id = v.text(event_id, "event_id", required=False) or None
         if document.expires is None:
             raise RegisterError("expires: the desk needs the passport's expiry date (R2)", "expires")
         self.check_not_future(on, "date")
@@ -478,6 +486,8 @@ class Register:
         event_id: str | None = None,
     ) -> ExitRecord:
         document = document.validated()
+        officer, border_post = v.text(officer, "officer"), v.text(border_post, "border_post")
+        event_id = v.text(event_id, "event_id", required=False) or None
         self.check_not_future(on, "date")
         key = self.traveller_key(document.issuing_state, document.document_number)
         event_id = event_id or f"desk-{uuid.uuid4()}"
@@ -519,8 +529,10 @@ class Register:
         """Extend (R7) or shorten (R6) the traveller's current or latest stay."""
         if kind not in ("extension", "shortening"):
             raise RegisterError(f"kind: {kind!r} is not extension or shortening", "kind")
-        if not legal_basis or not legal_basis.strip():
+        if not isinstance(legal_basis, str) or not legal_basis.strip():
             raise RegisterError("legal_basis: an extension or shortening must cite its legal basis", "legal_basis")
+        legal_basis, officer = v.text(legal_basis, "legal_basis"), v.text(officer, "officer")
+        key = traveller_key_text(key, "traveller_key")
         return self._locked((key,), lambda conn, keys: self._change_stay(conn, keys, key, kind, new_end, legal_basis, officer))
 
     def _change_stay(self, conn, keys, key, kind, new_end, legal_basis, officer) -> StayChange:
@@ -547,10 +559,12 @@ class Register:
 
     def link_documents(self, key: str, other_key: str, *, reason: str, officer: str) -> int:
         """Record that two documents belong to one person; from now on their histories are one."""
+        key, other_key = traveller_key_text(key, "traveller_key"), traveller_key_text(other_key, "linked_key")
         if key == other_key:
             raise RegisterError("linked document: it is the same document", "linked_document")
-        if not reason or not reason.strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise RegisterError("reason: a link must say why the documents are one person's", "reason")
+        reason, officer = v.text(reason, "reason"), v.text(officer, "officer")
         def work(conn, _group):  # both documents' whole groups are locked: a desk sees all or none
             link_id = conn.execute(s.document_links.insert().values(
                 traveller_key=key, linked_key=other_key, reason=reason.strip(), withdraws=False,
@@ -563,8 +577,10 @@ class Register:
 
     def withdraw_link(self, link_id: int, *, reason: str, officer: str) -> int:
         """Undo a link by a new record pointing at it; the link itself stays on file."""
-        if not reason or not reason.strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise RegisterError("reason: withdrawing a link must say why", "reason")
+        reason, officer = v.text(reason, "reason"), v.text(officer, "officer")
+        link_id = v.integer(link_id, "link")
         t = s.document_links
         with self.engine.connect() as probe:
             link = probe.execute(select(t).where(t.c.id == link_id, t.c.withdraws.is_(False))).first()
@@ -587,8 +603,10 @@ class Register:
         new_time: dt.time | None = None,
     ) -> int:
         """Withdraw a crossing (no new date) or replace it by one on the corrected date."""
-        if not reason or not reason.strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise RegisterError("reason: a correction must say why", "reason")
+        reason, officer = v.text(reason, "reason"), v.text(officer, "officer")
+        crossing_id = v.integer(crossing_id, "crossing")
         with self.engine.connect() as probe:
             original = probe.execute(select(s.crossings).where(s.crossings.c.id == crossing_id)).first()
         if original is None:
@@ -616,6 +634,7 @@ class Register:
     # -- reads (each is audited) -------------------------------------------------------------
 
     def status(self, key: str, on: dt.date, *, actor: str) -> TravellerStatus:
+        key, actor = traveller_key_text(key, "traveller_key"), v.text(actor, "actor")
         with read_transaction(self.engine) as conn:
             keys = self._linked_keys(conn, key)
             stays = self._timeline(conn, keys, self.destination)
@@ -654,6 +673,7 @@ class Register:
         )
 
     def history(self, key: str, *, actor: str, on: dt.date | None = None) -> History:
+        key, actor = traveller_key_text(key, "traveller_key"), v.text(actor, "actor")
         on = on or self.local_today()
         with read_transaction(self.engine) as conn:
             keys = self._linked_keys(conn, key)
@@ -795,7 +815,9 @@ class Register:
 
     def create_token(self, role: str, label: str, *, created_by: str) -> str:
         if role not in ROLES:
-            raise RegisterError(f"role: {role!r} is not one of {', '.join(ROLES)}", "role")
+            raise RegisterError(f"role: not one of {', '.join(ROLES)}", "role")
+        # The label is part of the actor string "token:ID:LABEL" (VARCHAR 128) of every later act.
+        label, created_by = v.text(label, "label"), v.text(created_by, "officer")
         token = "vfr_" + secrets.token_urlsafe(32)
         with write_transaction(self.engine) as conn:
             conn.execute(s.tokens.insert().values(token_hash=_token_hash(token), role=role, label=label,
@@ -815,6 +837,8 @@ class Register:
         return TokenInfo(row.id, row.role, row.label) if row else None
 
     def revoke_token(self, token_id: int, *, revoked_by: str) -> None:
+        token_id = v.integer(token_id, "token")
+        revoked_by = v.text(revoked_by, "officer")
         with write_transaction(self.engine) as conn:
             if conn.execute(select(s.tokens.c.id).where(s.tokens.c.id == token_id)).first() is None:
                 raise RegisterError(f"token: no token with id {token_id}", "token", "not_found")
@@ -831,11 +855,21 @@ class Register:
 
     def audit_entries(self, *, traveller_key: str | None = None, limit: int = 100) -> list[dict]:
         a = s.audit_log
+        limit = v.integer(limit, "limit", maximum=10_000)
+        if traveller_key:
+            traveller_key = traveller_key_text(traveller_key, "traveller_key")
         query = select(a).order_by(a.c.id.desc()).limit(limit)
         if traveller_key:
             query = query.where(a.c.traveller_key == traveller_key)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def traveller_key_text(value, field: str) -> str:
+    """A pseudonymous key as the register makes them: 64 lower-case hex digits."""
+    if not isinstance(value, str) or len(value) != 64 or any(ch not in "0123456789abcdef" for ch in value):
+        raise RegisterError(f"{field}: not a traveller key (64 hexadecimal digits)", field)
+    return value
 
 
 def _id(regime: Regime | None) -> str | None:
