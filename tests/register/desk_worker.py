@@ -48,8 +48,10 @@ for t in order:
         continue
     for r in range(rounds):
         entry = base + dt.timedelta(days=20 * r)
-        decision = register.record_entry(document, entry, officer=post, border_post=post, event_id=f"t{t}-r{r}-in")
+        # One message delivered to every post: the same event, so the same content (the post
+        # where it happened); another content under the same id would be a conflict.
+        decision = register.record_entry(document, entry, officer=post, border_post="HAN", event_id=f"t{t}-r{r}-in")
         outcome["repeated" if decision.repeated else "admitted"] += 1
-        register.record_exit(document, entry + dt.timedelta(days=12), officer=post, border_post=post, event_id=f"t{t}-r{r}-out")
+        register.record_exit(document, entry + dt.timedelta(days=12), officer=post, border_post="HAN", event_id=f"t{t}-r{r}-out")
 
 print(json.dumps(outcome))

@@ -23,10 +23,12 @@ def make_engine(url: str) -> Engine:
         if not path.exists():
             # Owner-only from the first byte: SQLite gives its -wal and -shm files the same mode.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # hide_parameters: an error's message (and so a log line) never carries the SQL
+        # parameters, which hold traveller keys, dates and posts (issue 10, item 4).
+        engine = create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, func, select
+from sqlalchemy.exc import IntegrityError
 
 from visafree.engine import (
     NO_REGIME, applicable, EntryVerdict, InputError, Passport, Question, Regime, Stay, check, judge_entry, preference, resolve,
@@ -409,7 +410,7 @@ class Register:
         if True:
             existing = self._existing_event(conn, event_id)
             if existing is not None:
-                return self._repeat_entry(conn, existing, key)
+                return self._repeat_entry(conn, existing, key, on, border_post)
             # The desk reads presence only: the prior stays' permitted ends do not enter the verdict.
             stays = self._timeline(conn, keys, self.destination, ends=False)
             self._refuse_out_of_order(stays, on)
@@ -435,14 +436,14 @@ class Register:
                 permitted_until = verdict.latest_exit if admitted else None
                 limited_by = verdict.limited_by if admitted else None
             # Parameters passed apart from the statement keep SQLAlchemy's compiled-statement cache hot.
-            crossing_id = conn.execute(_INSERT_CROSSING, dict(
+            crossing_id = _insert_crossing(conn, dict(
                 event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
                 nationality=document.nationality, passport_type=document.passport_type,
                 passport_expires=document.expires, direction="entry", destination=self.destination,
                 border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
                 note=f"R6: {refuse_basis.strip()}" if refuse_basis is not None else None,
                 recorded_by=officer, recorded_at=now,
-            )).scalar_one()
+            ))
             conn.execute(s.decisions.insert(), dict(
                 crossing_id=crossing_id, traveller_key=key, outcome=outcome,
                 permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
@@ -460,9 +461,10 @@ class Register:
         return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until, limited_by,
                             regime.id if regime is not None else None, notes, outcome=outcome)
 
-    def _repeat_entry(self, conn, existing, key: str) -> DeskDecision:
-        if existing.traveller_key != key or existing.direction != "entry":
-            raise RegisterError(f"event_id: {existing.event_id!r} is already used by another crossing", "event_id", "event_id_reused")
+    def _repeat_entry(self, conn, existing, key: str, on: dt.date, border_post: str) -> DeskDecision:
+        if (existing.traveller_key, existing.direction, existing.local_date, existing.border_post) != (key, "entry", on, border_post):
+            # The same event id with other content is a conflict, never a silent duplicate.
+            raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict")
         decision = conn.execute(select(s.decisions).where(s.decisions.c.crossing_id == existing.id)).first()
         if decision is None:
             raise RegisterError(f"event_id: {existing.event_id!r} is an ingested crossing, not a desk entry", "event_id", "event_id_reused")
@@ -499,19 +501,19 @@ class Register:
             existing = self._existing_event(conn, event_id)
             stays = self._timeline(conn, keys, self.destination)
             if existing is not None:
-                if existing.traveller_key != key or existing.direction != "exit":
-                    raise RegisterError(f"event_id: {event_id!r} is already used by another crossing", "event_id", "event_id_reused")
+                if (existing.traveller_key, existing.direction, existing.local_date, existing.border_post) != (key, "exit", on, border_post):
+                    raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict")
                 stay = next((x for x in stays if x.exit is not None and x.exit.id == existing.id), None)
                 return self._exit_record(existing.id, event_id, key, existing.local_date, stay, repeated=True)
             self._refuse_out_of_order(stays, on)
             open_stay = stays[-1] if stays and stays[-1].is_open else None
-            crossing_id = conn.execute(_INSERT_CROSSING, dict(
+            crossing_id = _insert_crossing(conn, dict(
                 event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
                 nationality=document.nationality, passport_type=document.passport_type,
                 passport_expires=document.expires, direction="exit", destination=self.destination,
                 border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
                 recorded_by=officer, recorded_at=self.clock(),
-            )).scalar_one()
+            ))
             self._audit(conn, officer, "desk_exit", key, event_id)
             return self._exit_record(crossing_id, event_id, key, on, open_stay)
 
@@ -863,6 +865,16 @@ class Register:
             query = query.where(a.c.traveller_key == traveller_key)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def _insert_crossing(conn, values: dict) -> int:
+    """Insert a desk crossing. Another traveller's crossing taking the same new event id at the
+    same moment (their locks do not exclude each other) loses on the unique index: a refusal
+    by name, not a 500 (issue 10)."""
+    try:
+        return conn.execute(_INSERT_CROSSING, values).scalar_one()
+    except IntegrityError:  # the transaction is rolled back by the caller's error
+        raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
 
 
 def traveller_key_text(value, field: str) -> str:
