@@ -24,7 +24,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -32,7 +31,8 @@ from . import schema as s
 from .countries import country_code
 from . import validate as v
 from .db import write_transaction
-from .service import PASSPORT_TYPES, TIME_ZONES, Register
+from .service import PASSPORT_TYPES, Register
+from .zones import zone_for
 from .timeline import pair
 
 REQUIRED = ("event_id", "issuing_state", "document_number", "nationality", "direction", "time", "border_post")
@@ -203,7 +203,7 @@ def _text(row: dict, name: str, required: bool = True, limit: int | None = None)
         raise RowError(name, str(exc).split(": ", 1)[1]) from None
 
 
-def _local(register: Register, value, destination: str) -> tuple[dt.date, dt.time | None]:
+def _local(register: Register, value, destination: str, border_post: str = "") -> tuple[dt.date, dt.time | None]:
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, dt.date):
@@ -217,10 +217,12 @@ def _local(register: Register, value, destination: str) -> tuple[dt.date, dt.tim
         except ValueError:
             raise RowError("time", f"{text!r} is not a real ISO 8601 date or date-time") from None
     if moment.tzinfo is not None:
-        zone = TIME_ZONES.get(destination)
+        # The post's own zone where it has one (data/border_posts.toml), else the country's.
+        zone = zone_for(destination, border_post)
         if zone is None:
-            raise RowError("time", f"has an offset but no time zone is known for {destination}; give the local time")
-        moment = moment.astimezone(ZoneInfo(zone))
+            raise RowError("time", f"has an offset but {destination} has several time zones and the post's is not "
+                                   "known; give the local time")
+        moment = moment.astimezone(zone)
     return moment.date(), moment.time().replace(tzinfo=None)
 
 
@@ -256,14 +258,14 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
             expires = dt.date.fromisoformat(text)
         except ValueError:
             raise RowError("passport_expires", f"{text!r} is not a real date (YYYY-MM-DD)") from None
+    border_post = _text(row, "border_post")
     moment = row.get("time")
     if not isinstance(moment, (dt.date, dt.datetime)):
         moment = _text(row, "time", limit=40)
-    local_date, local_time = _local(register, moment, destination)
+    local_date, local_time = _local(register, moment, destination, border_post)
     latest = latest or register.local_today() + register.future_tolerance
     if local_date > latest:
         raise RowError("time", f"{local_date} is in the future (latest accepted {latest})")
-    border_post = _text(row, "border_post")
     if keys is None:
         key = register.traveller_key(issuing, number)
     else:

@@ -14,7 +14,6 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from . import schema as s
 from .config import KeyMaterial
 from .countries import country_code
 from . import validate as v
+from .zones import local_moment, zone_for
 from .db import read_transaction, write_transaction
 from .timeline import (
     Crossing, RegisterStay, StayChange, fill_permitted_ends, order_key, pair, presence_before,
@@ -35,9 +35,6 @@ from .timeline import (
 
 ROLES = ("officer", "auditor", "admin")
 PASSPORT_TYPES = ("ordinary", "diplomatic", "service", "official")
-# The local calendar of each destination (RULES.md "Days and time zones"); a timestamp with an
-# offset is converted to this zone's date before any day is counted.
-TIME_ZONES = {"VNM": "Asia/Ho_Chi_Minh", "KAZ": "Asia/Almaty"}
 DEFAULT_FUTURE_TOLERANCE = dt.timedelta(days=1)
 _INSERT_CROSSING = s.crossings.insert().returning(s.crossings.c.id)
 #: Reason code of a refusal decided by the officer under R6, beside the engine's v1 codes.
@@ -237,9 +234,10 @@ class Register:
         return regime, judge_entry(regime, nationality, destination, passport, presence_before(prior), on)
 
     def local_today(self, destination: str | None = None) -> dt.date:
-        zone = TIME_ZONES.get(destination or self.destination)
+        """Today in the destination's zone (zones.py: every country from the IANA database)."""
+        zone = zone_for(destination or self.destination)
         now = self.clock()
-        return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
+        return now.astimezone(zone).date() if zone else now.date()
 
     def check_not_future(self, day: dt.date, field: str) -> None:
         latest = self.local_today() + self.future_tolerance
@@ -397,6 +395,7 @@ class Register:
         refuse_basis = v.text(refuse_basis, "refuse_basis", required=False)
         officer, border_post = v.text(officer, "officer"), v.text(border_post, "border_post")
         event_id = v.text(event_id, "event_id", required=False) or None
+        on, at = local_moment(on, at, self.destination, border_post)
         if document.expires is None:
             raise RegisterError("expires: the desk needs the passport's expiry date (R2)", "expires")
         self.check_not_future(on, "date")
@@ -490,6 +489,7 @@ class Register:
         document = document.validated()
         officer, border_post = v.text(officer, "officer"), v.text(border_post, "border_post")
         event_id = v.text(event_id, "event_id", required=False) or None
+        on, at = local_moment(on, at, self.destination, border_post)
         self.check_not_future(on, "date")
         key = self.traveller_key(document.issuing_state, document.document_number)
         event_id = event_id or f"desk-{uuid.uuid4()}"
