@@ -137,8 +137,8 @@ def test_every_register_endpoint_survives_any_input(fuzz_api, caplog, data):
         content = None
     answer = client.request(method, path, content=content, headers=headers)
     check_answer(answer, caplog.text)
-    if "Authorization" not in headers:
-        assert answer.status_code == 401
+    if "Authorization" not in headers:  # 401 before any look at the body (413: too big to read at all)
+        assert answer.status_code in (401, 413)
 
 
 # -- ingest in three formats ------------------------------------------------------------------
