@@ -23,6 +23,32 @@ random.Random(post).shuffle(order)
 outcome = {"admitted": 0, "already_in_country": 0, "repeated": 0}
 base = dt.date(2025, 1, 1)
 
+if mode == "links":
+    # Officers linking renewed passports of a small pool of people while desks record them:
+    # every operation locks whole groups; a deadlock would surface as an exception here.
+    rng = random.Random(post)
+    pool = [Document("KAZ", f"L{n:04d}", "KAZ", "ordinary", dt.date(2032, 1, 1)) for n in range(travellers)]
+    keys = [register.key_of(d) for d in pool]
+    outcome = {"links": 0, "entries": 0, "exits": 0, "refused": 0}
+    for step in range(rounds):
+        a, b = rng.sample(range(travellers), 2)
+        kind = rng.choice(("link", "entry", "exit"))
+        try:
+            if kind == "link":
+                register.link_documents(keys[a], keys[b], reason=f"{post} step {step}", officer=post)
+                outcome["links"] += 1
+            elif kind == "entry":
+                register.record_entry(pool[a], base + dt.timedelta(days=step), officer=post, border_post="HAN")
+                outcome["entries"] += 1
+            else:
+                register.record_exit(pool[a], base + dt.timedelta(days=step), officer=post, border_post="HAN")
+                outcome["exits"] += 1
+        except RegisterError as exc:
+            assert exc.code in ("already_in_country", "out_of_order", "invalid", "window_limit"), exc
+            outcome["refused"] += 1
+    print(json.dumps(outcome))
+    sys.exit(0)
+
 if mode == "desk-day":
     outcome = {"decided": 0, "already_in_country": 0}
     for t in order:
