@@ -15,7 +15,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from visafree.engine import (
@@ -435,21 +435,22 @@ class Register:
                 permitted_until = verdict.latest_exit if admitted else None
                 limited_by = verdict.limited_by if admitted else None
             # Parameters passed apart from the statement keep SQLAlchemy's compiled-statement cache hot.
-            crossing_id = _insert_crossing(conn, dict(
+            crossing = dict(
                 event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
                 nationality=document.nationality, passport_type=document.passport_type,
                 passport_expires=document.expires, direction="entry", destination=self.destination,
                 border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
                 note=f"R6: {refuse_basis.strip()}" if refuse_basis is not None else None,
                 recorded_by=officer, recorded_at=now,
-            ))
-            conn.execute(s.decisions.insert(), dict(
-                crossing_id=crossing_id, traveller_key=key, outcome=outcome,
+            )
+            decision = dict(
+                traveller_key=key, outcome=outcome,
                 permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
                 regime=regime.id if regime is not None else None, officer=officer, decided_at=now,
                 basis=basis_of(stays),
-            ))
-            self._audit(conn, officer, "desk_entry", key, event_id)
+            )
+            audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
+            crossing_id = _store_entry(conn, crossing, decision, audit)
         if regime is None:
             notes = (f"no visa-free regime known for {document.nationality} entering {self.destination} on {on}: "
                      "check a visa or permit",)
@@ -865,6 +866,42 @@ class Register:
             query = query.where(a.c.traveller_key == traveller_key)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+_CROSSING_COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires",
+                     "direction", "destination", "border_post", "local_date", "local_time", "source", "withdraws",
+                     "note", "recorded_by", "recorded_at")
+_DECISION_COLUMNS = ("traveller_key", "outcome", "permitted_until", "reasons", "limited_by", "regime", "officer",
+                     "decided_at", "basis")
+_AUDIT_COLUMNS = ("at", "actor", "action", "traveller_key", "detail")
+# PostgreSQL: the crossing, its decision and the audit row in one statement, one round trip.
+_PG_STORE_ENTRY = text(
+    f"WITH c AS (INSERT INTO crossings ({', '.join(_CROSSING_COLUMNS)}) "
+    f"VALUES ({', '.join(':c_' + n for n in _CROSSING_COLUMNS)}) RETURNING id), "
+    f"d AS (INSERT INTO decisions (crossing_id, {', '.join(_DECISION_COLUMNS)}) "
+    f"SELECT id, {', '.join(':d_' + n for n in _DECISION_COLUMNS)} FROM c), "
+    f"a AS (INSERT INTO audit_log ({', '.join(_AUDIT_COLUMNS)}) "
+    f"SELECT {', '.join(':a_' + n for n in _AUDIT_COLUMNS)} FROM c) "
+    "SELECT id FROM c"
+).bindparams(*[bindparam("c_" + n, type_=s.crossings.c[n].type) for n in _CROSSING_COLUMNS],
+             *[bindparam("d_" + n, type_=s.decisions.c[n].type) for n in _DECISION_COLUMNS],
+             *[bindparam("a_" + n, type_=s.audit_log.c[n].type) for n in _AUDIT_COLUMNS])
+
+
+def _store_entry(conn, crossing: dict, decision: dict, audit: dict) -> int:
+    """The desk entry's crossing, decision and audit row: one statement on PostgreSQL (issue 10:
+    as few round trips as possible), three on SQLite (in-process, no round trip to save)."""
+    if conn.dialect.name != "postgresql":
+        crossing_id = _insert_crossing(conn, crossing)
+        conn.execute(s.decisions.insert(), dict(decision, crossing_id=crossing_id))
+        conn.execute(s.audit_log.insert(), audit)
+        return crossing_id
+    params = {**{"c_" + k: v for k, v in crossing.items()}, **{"d_" + k: v for k, v in decision.items()},
+              **{"a_" + k: v for k, v in audit.items()}}
+    try:
+        return conn.execute(_PG_STORE_ENTRY, params).scalar_one()
+    except IntegrityError:
+        raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
 
 
 def _insert_crossing(conn, values: dict) -> int:
