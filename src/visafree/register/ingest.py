@@ -226,39 +226,92 @@ def _local(register: Register, value, destination: str, border_post: str = "") -
     return moment.date(), moment.time().replace(tzinfo=None)
 
 
-def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys: dict | None = None) -> dict:
-    """The row as a crossings record, or RowError naming the field. Never echoes the document number.
-
-    `latest` is the last date accepted (today + tolerance), `keys` a cache of pseudonyms: both
-    are per-run constants that a million-row ingest should not recompute for every row.
-    """
-    event_id = _text(row, "event_id")
+def _field(row: dict, name: str, memo: dict | None, parse):
+    """`parse(row)` for a column whose values repeat (a country, a post, a direction): each
+    distinct raw value is checked once per run, its answer (or its refusal) remembered."""
+    if memo is None:
+        return parse(row)
+    raw = row.get(name)
     try:
-        issuing = country_code(_text(row, "issuing_state"), "issuing_state")
-        nationality = country_code(_text(row, "nationality"), "nationality")
-        destination = country_code(_text(row, "destination", False) or register.destination, "destination")
-    except ValueError as exc:
-        field, message = str(exc).split(": ", 1)
-        raise RowError(field, message) from None
-    number = _text(row, "document_number").replace("<", "").upper()
-    if not (1 <= len(number) <= 20 and number.isascii() and number.isalnum()):
-        raise RowError("document_number", "must be 1 to 20 letters and digits")
+        cache_key = (name, raw)
+        hit = memo.get(cache_key)
+    except TypeError:  # an unhashable value (a list from JSON): no caching
+        return parse(row)
+    if hit is None:
+        try:
+            hit = (True, parse(row))
+        except RowError as exc:
+            hit = (False, exc)
+        if len(memo) < 100_000:
+            memo[cache_key] = hit
+    if hit[0]:
+        return hit[1]
+    raise RowError(hit[1].field, str(hit[1]).split(": ", 1)[1])
+
+
+def _country(name: str, default: str | None = None):
+    def parse(row):
+        value = _text(row, name, default is None) or default
+        try:
+            return country_code(value, name)
+        except ValueError as exc:
+            raise RowError(name, str(exc).split(": ", 1)[1]) from None
+    return parse
+
+
+def _direction(row) -> str:
     direction = _text(row, "direction").lower()
     if direction not in ("entry", "exit"):
         raise RowError("direction", f"{direction!r} is not entry or exit")
+    return direction
+
+
+def _passport_type(row) -> str:
     passport_type = (_text(row, "passport_type", False) or "ordinary").lower()
     if passport_type not in PASSPORT_TYPES:
         raise RowError("passport_type", f"{passport_type!r} is not one of {', '.join(PASSPORT_TYPES)}")
+    return passport_type
+
+
+def _expires(row):
     expires = row.get("passport_expires")
     if isinstance(expires, dt.datetime):
-        expires = expires.date()
+        return expires.date()
     if expires not in (None, "") and not isinstance(expires, dt.date):
         text = _text(row, "passport_expires", limit=10)
         try:
-            expires = dt.date.fromisoformat(text)
+            return dt.date.fromisoformat(text)
         except ValueError:
             raise RowError("passport_expires", f"{text!r} is not a real date (YYYY-MM-DD)") from None
-    border_post = _text(row, "border_post")
+    return expires or None
+
+
+def _post(row) -> str:
+    return _text(row, "border_post")
+
+
+_ISSUING, _NATIONALITY = _country("issuing_state"), _country("nationality")
+
+
+def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys: dict | None = None,
+              memo: dict | None = None) -> dict:
+    """The row as a crossings record, or RowError naming the field. Never echoes the document number.
+
+    `latest` is the last date accepted (today + tolerance), `keys` a cache of pseudonyms and
+    `memo` of checked repeating values: per-run constants that a million-row ingest should not
+    recompute for every row.
+    """
+    event_id = _text(row, "event_id")
+    issuing = _field(row, "issuing_state", memo, _ISSUING)
+    nationality = _field(row, "nationality", memo, _NATIONALITY)
+    destination = _field(row, "destination", memo, _country("destination", register.destination))
+    number = _text(row, "document_number").replace("<", "").upper()
+    if not (1 <= len(number) <= 20 and number.isascii() and number.isalnum()):
+        raise RowError("document_number", "must be 1 to 20 letters and digits")
+    direction = _field(row, "direction", memo, _direction)
+    passport_type = _field(row, "passport_type", memo, _passport_type)
+    expires = _field(row, "passport_expires", memo, _expires)
+    border_post = _field(row, "border_post", memo, _post)
     moment = row.get("time")
     if not isinstance(moment, (dt.date, dt.datetime)):
         moment = _text(row, "time", limit=40)
@@ -274,7 +327,7 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
             key = keys[(issuing, number)] = register.traveller_key(issuing, number)
     return dict(
         event_id=event_id, traveller_key=key, issuing_state=issuing,
-        nationality=nationality, passport_type=passport_type, passport_expires=expires or None,
+        nationality=nationality, passport_type=passport_type, passport_expires=expires,
         direction=direction, destination=destination, border_post=border_post, local_date=local_date,
         local_time=local_time, source="ingest", withdraws=False,
     )
@@ -312,6 +365,7 @@ def ingest(
         recorded_at = register.clock()
         latest = register.local_today() + register.future_tolerance
         keys: dict = {}
+        memo: dict = {}
         by_event: dict[str, tuple] = {}  # event_id -> (line, record) of its first row in this file
         by_traveller: dict[str, list[tuple[int, tuple]]] = {}
 
@@ -326,7 +380,7 @@ def ingest(
             summary.read += 1
             if error is None:
                 try:
-                    record = parse_row(register, row, latest, keys)
+                    record = parse_row(register, row, latest, keys, memo)
                 except RowError as exc:
                     error = str(exc)
                 else:
