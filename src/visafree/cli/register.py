@@ -34,7 +34,15 @@ def install(app: typer.Typer) -> None:
 
 
 def _officer(value: str | None) -> str:
-    return value or os.environ.get("VISAFREE_OFFICER") or f"cli:{getpass.getuser()}"
+    """Who acts, checked like every other text at the boundary (issue 10: --officer over 128
+    characters gave a traceback)."""
+    from visafree.register.validate import InvalidInput, text
+
+    who = value or os.environ.get("VISAFREE_OFFICER") or f"cli:{getpass.getuser()}"
+    try:
+        return text(who, "officer")
+    except InvalidInput as exc:
+        _fail(f"--officer: {str(exc).split(': ', 1)[1]}")
 
 
 def _open(**options):
