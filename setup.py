@@ -13,7 +13,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-ENGINE = [f"src/visafree/engine/{name}.py" for name in ("check", "presence", "regime", "explain", "resolve")]
+ENGINE = [f"src/visafree/engine/{name}.py" for name in ("check", "presence", "regime", "explain", "resolve", "basis", "forecast")]
 
 
 class OptionalBuildExt(build_ext):

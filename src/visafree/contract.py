@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from visafree.engine import (
-    ERRORS, NO_REGIME, Answer, InputError, Note, Passport, Question, Regime, Resolution, Stay, input_error, resolve,
+    BASES, ERRORS, LONG_STAY_VISA, NO_REGIME, RESIDENCE_PERMIT, VISA, VISA_ENTRIES, VISA_FREE, VISA_KINDS, Answer,
+    Basis, InputError, LongStayVisa, Note, Passport, Question, Regime, ResidencePermit, Resolution, Stay, Visa,
+    input_error, resolve,
 )
 from visafree.engine.regime import PASSPORT_TYPES
 
@@ -73,14 +75,75 @@ def _stays(value: Any, field: str, limits: Limits, maximum: int) -> tuple[Stay, 
         where = f"{field}[{i}]"
         if not isinstance(item, dict):  # JSON objects; cheaper than an ABC check per stay
             raise input_error("invalid_request", ERRORS["object_expected"], where, field=where)
-        unknown = set(item) - {"entry", "exit"}
+        unknown = set(item) - {"entry", "exit", "basis"}
         if unknown:
             raise input_error("invalid_request", ERRORS["unknown_fields_in"], where, field=where,
                               names=", ".join(sorted(unknown)))
+        raw_basis = item.get("basis")
         stays.append(
-            Stay(_date(item.get("entry"), f"{where}.entry", limits), _date(item.get("exit"), f"{where}.exit", limits, required=False))
+            Stay(_date(item.get("entry"), f"{where}.entry", limits), _date(item.get("exit"), f"{where}.exit", limits, required=False),
+                 None if raw_basis is None else _basis(raw_basis, f"{where}.basis", limits))
         )
     return tuple(stays)
+
+
+#: The fields of each basis object (docs/basis.md); `type` names the basis.
+BASIS_FIELDS = {
+    VISA_FREE: set(), LONG_STAY_VISA: set(), RESIDENCE_PERMIT: {"valid_until"},
+    VISA: {"kind", "valid_from", "valid_until", "entries", "duration_days"},
+}
+
+
+def _basis(value: Any, field: str, limits: Limits) -> Basis | None:
+    """A stay's basis: "visa_free" (the default), "long_stay_visa", or an object with `type`
+    (visa: kind, valid_from, valid_until, entries, duration_days; residence_permit: valid_until)."""
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict):
+        raise input_error("invalid_request", ERRORS["basis_object"], field, field=field)
+    kind = value.get("type")
+    if kind not in BASES:
+        raise input_error("invalid_request", ERRORS["choice"], f"{field}.type", field=f"{field}.type",
+                          allowed=list(BASES), value=repr(kind))
+    unknown = set(value) - BASIS_FIELDS[kind] - {"type"}
+    if unknown:
+        raise input_error("invalid_request", ERRORS["unknown_fields_in"], field, field=field,
+                          names=", ".join(sorted(unknown)))
+    if kind == VISA_FREE:
+        return None
+    if kind == LONG_STAY_VISA:
+        return LongStayVisa()
+    valid_until = _date(value.get("valid_until"), f"{field}.valid_until", limits)
+    assert valid_until is not None
+    if kind == RESIDENCE_PERMIT:
+        return ResidencePermit(valid_until)
+    valid_from = _date(value.get("valid_from"), f"{field}.valid_from", limits)
+    assert valid_from is not None
+    entries = value.get("entries", "multiple")
+    if entries not in VISA_ENTRIES:
+        raise input_error("invalid_request", ERRORS["choice"], f"{field}.entries", field=f"{field}.entries",
+                          allowed=list(VISA_ENTRIES), value=repr(entries))
+    visa_kind = value.get("kind", "short_stay")
+    if visa_kind not in VISA_KINDS:
+        raise input_error("invalid_request", ERRORS["choice"], f"{field}.kind", field=f"{field}.kind",
+                          allowed=list(VISA_KINDS), value=repr(visa_kind))
+    duration = value.get("duration_days")
+    if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= 100_000):
+        raise input_error("invalid_request", ERRORS["duration_days"], f"{field}.duration_days", field=f"{field}.duration_days")
+    if valid_until < valid_from:
+        raise input_error("invalid_request", ERRORS["visa_dates"], f"{field}.valid_until", field=f"{field}.valid_until",
+                          until=valid_until, since=valid_from)
+    return Visa(valid_from, valid_until, entries, visa_kind, duration)
+
+
+def render_basis(basis: Basis | None) -> dict:
+    """A basis as the contract writes it (the same shape a request gives)."""
+    if isinstance(basis, Visa):
+        return {"type": VISA, "kind": basis.kind, "valid_from": _iso(basis.valid_from),
+                "valid_until": _iso(basis.valid_until), "entries": basis.entries, "duration_days": basis.duration_days}
+    if isinstance(basis, ResidencePermit):
+        return {"type": RESIDENCE_PERMIT, "valid_until": _iso(basis.valid_until)}
+    return {"type": LONG_STAY_VISA if isinstance(basis, LongStayVisa) else VISA_FREE}
 
 
 def parse_request(
@@ -163,13 +226,13 @@ def render_answer(answer: Answer, translate: Callable[[str], str] | None = None,
         "current_stay": None,
         "overstay_days": answer.overstay_days,
         "violations": [
-            {"date": _iso(v.date), "rule": v.rule, "code": v.code, "days": v.days, "stay": v.stay}
+            {"date": _iso(v.date), "rule": v.rule, "code": v.code, "days": v.days, "stay": v.stay, "basis": v.basis}
             for v in answer.violations
         ],
         "stays": [
             {"entry": _iso(s.entry), "exit": _iso(s.exit), "days": s.days,
              "first_violation": _iso(s.first_violation), "violation": s.violation_rule,
-             "overstay_days": s.overstay_days}
+             "overstay_days": s.overstay_days, "basis": s.basis}
             for s in answer.stays
         ],
         "passport_judged": answer.passport_judged,
@@ -179,11 +242,12 @@ def render_answer(answer: Answer, translate: Callable[[str], str] | None = None,
     if answer.current_stay is not None:
         c = answer.current_stay
         body["current_stay"] = {"entry": _iso(c.entry), "day": c.day, "latest_exit": _iso(c.latest_exit),
-                                "limited_by": c.limited_by}
+                                "limited_by": c.limited_by, "basis": c.basis, "entry_problems": list(c.entry_problems)}
     if answer.planned is not None:
         body["planned"] = [
             {"entry": _iso(p.entry), "exit": _iso(p.exit), "ok": p.ok, "reasons": list(p.reasons),
-             "latest_exit": _iso(p.latest_exit), "limited_by": p.limited_by}
+             "latest_exit": _iso(p.latest_exit), "limited_by": p.limited_by, "basis": p.basis,
+             "visa_needed_days": p.visa_needed_days, "visa_needed_from": _iso(p.visa_needed_from)}
             for p in answer.planned
         ]
     if answer.earliest_entry is not None:

@@ -38,8 +38,11 @@ def test_flags_and_request_file_give_the_same_json(tmp_path):
     assert body == json.loads(from_flags.stdout)
     # 20 days in June + 15 days in August (R4); day 15 of the stay, leave by day 30 (R3).
     assert (body["days_used"], body["days_remaining"]) == (35, 55)
-    assert body["current_stay"] == {"entry": "2024-08-01", "day": 15, "latest_exit": "2024-08-30", "limited_by": "per_stay_limit"}
+    assert body["current_stay"] == {"entry": "2024-08-01", "day": 15, "latest_exit": "2024-08-30", "limited_by": "per_stay_limit",
+                                    "basis": "visa_free", "entry_problems": []}
     assert body["planned"][0]["reasons"] == ["per_stay_limit"]
+    # 2024-10-01 to 2024-11-20 is 51 days: R3 covers 30, a visa is needed from day 31 (R5).
+    assert (body["planned"][0]["visa_needed_days"], body["planned"][0]["visa_needed_from"]) == (21, "2024-10-31")
 
 
 def test_stdin_and_readable_output():

@@ -3,6 +3,10 @@
 Deliberately naive and independent of the engine: sets of dates, a loop over every day, the
 window recounted from scratch for each day. It is slow (days x window) and obviously right,
 which is what a reference model is for. Only the regime's parameter values are shared.
+
+Each day has the basis of the stays it belongs to (docs/basis.md): a day is counted in the
+window when a stay with a counted basis holds it (RULES.md §2), it can break the window when a
+stay the window limits holds it, and a visa's days are judged against that visa day by day.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from visafree.engine import Passport, Question, add_months
+from visafree.engine import Passport, Question, ResidencePermit, Visa, add_months, basis_code
 from visafree.engine.regime import RuleSet
 
 ONE = dt.timedelta(days=1)
@@ -29,6 +33,7 @@ class ReferenceVerdict:
     ok: bool
     reasons: set[str]
     latest_exit: dt.date | None
+    visa_needed: tuple[int, dt.date | None] | None = None  # a visa-free trip's days not covered
 
 
 class Reference:
@@ -36,8 +41,45 @@ class Reference:
         self.q = question
         self.rules: RuleSet = question.regime.rules_in_force(question.on)
         self.stays = [(s.entry, s.exit or question.on) for s in question.stays]
-        self.present = {d for e, x in self.stays for d in days_between(e, x)}
+        self.bases = [s.basis for s in question.stays]
+        # the visas of the stays in date order: an entry on a visa counts against its entries
+        self.visa_entries: dict[int, int] = {}
+        seen: dict = {}
+        for i in sorted(range(len(self.stays)), key=lambda i: self.stays[i]):
+            if isinstance(self.bases[i], Visa):
+                seen[self.bases[i]] = seen.get(self.bases[i], 0) + 1
+                self.visa_entries[i] = seen[self.bases[i]]
+        self.present = {d for i, (e, x) in enumerate(self.stays) if self.counted(self.bases[i]) for d in days_between(e, x)}
         self._ordinal_cache: dict = {}
+
+    def counted(self, basis) -> bool:
+        return basis_code(basis) in self.rules.counted_bases
+
+    def limited(self, basis) -> bool:
+        return basis_code(basis) in self.rules.window_bases
+
+    def visa_last(self, visa: Visa, entry: dt.date) -> dt.date:
+        last = visa.valid_until
+        if visa.duration_days is not None:
+            by_duration = entry + dt.timedelta(days=visa.duration_days - (1 if self.rules.entry_day_counts else 0))
+            last = min(last, by_duration)
+        return last
+
+    def basis_days(self, i: int) -> dict[dt.date, str]:
+        """The days of a recorded stay that break its visa or permit, day by day, with the code."""
+        (entry, last), basis, out = self.stays[i], self.bases[i], {}
+        if isinstance(basis, Visa):
+            n, allowed = self.visa_entries[i], basis.max_entries
+            for d in days_between(entry, last):
+                if allowed is not None and n > allowed:
+                    out[d] = "visa_entries"
+                elif not basis.valid_from <= d <= basis.valid_until:
+                    out[d] = "visa_validity"
+                elif d > self.visa_last(basis, entry):
+                    out[d] = "visa_duration"
+        elif isinstance(basis, ResidencePermit):
+            out = {d: "permit_validity" for d in days_between(entry, last) if d > basis.valid_until}
+        return out
 
     # -- the two day rules, straight from RULES.md §2 ---------------------------------------
     def day_number(self, entry: dt.date, day: dt.date) -> int:
@@ -72,40 +114,57 @@ class Reference:
 
     # -- history --------------------------------------------------------------------------
     def r4_days(self) -> set[dt.date]:
+        """Days in breach of the window: days of a stay the window limits (window_bases)."""
         if not hasattr(self, "_r4"):
-            self._r4 = {d for d in self.present if self.breaks_r4(self.present, d)}
+            limited = {d for i, (e, x) in enumerate(self.stays) if self.limited(self.bases[i]) for d in days_between(e, x)}
+            self._r4 = {d for d in limited if self.breaks_r4(self.present, d)}
         return self._r4
 
-    def r3_days(self, entry: dt.date, last: dt.date) -> set[dt.date]:
+    def r3_days(self, i: int) -> set[dt.date]:
+        if self.bases[i] is not None:  # R3 is the visa-free stay's limit
+            return set()
+        entry, last = self.stays[i]
         return {d for d in days_between(entry, last) if self.breaks_r3(entry, d)}
+
+    def own_r4(self, i: int) -> set[dt.date]:
+        if not self.limited(self.bases[i]):
+            return set()
+        return {d for d in days_between(*self.stays[i]) if d in self.r4_days()}
 
     def overstay_days(self) -> int:
         days = set(self.r4_days())
-        for e, x in self.stays:
-            days |= self.r3_days(e, x)
+        for i in range(len(self.stays)):
+            days |= self.r3_days(i) | set(self.basis_days(i))
         return len(days)
 
     def stay_reports(self) -> list[tuple[int, dt.date | None, str | None, int]]:
-        r4 = self.r4_days()
         out = []
-        for e, x in self.stays:
-            own_r3 = self.r3_days(e, x)
-            own_r4 = {d for d in days_between(e, x) if d in r4}
-            both = own_r3 | own_r4
-            first = min(both) if both else None
-            code = None if first is None else ("window_limit" if first in own_r4 else "per_stay_limit")
-            out.append(((x - e).days + 1, first, code, len(both)))
+        for i, (e, x) in enumerate(self.stays):
+            own_r3, own_r4, own_basis = self.r3_days(i), self.own_r4(i), self.basis_days(i)
+            every = own_r3 | own_r4 | set(own_basis)
+            first = min(every) if every else None
+            if first is None:
+                code = None
+            elif first in own_r4:
+                code = "window_limit"
+            elif first in own_r3:
+                code = "per_stay_limit"
+            else:
+                code = own_basis[first]
+            out.append(((x - e).days + 1, first, code, len(every)))
         return out
 
     def violation_starts(self) -> set[tuple[dt.date, str]]:
-        """First day of each maximal run of consecutive days in breach, per rule."""
+        """First day of each maximal run of consecutive days in breach, per rule (a visa's per stay)."""
         starts = set()
         r4 = self.r4_days()
         starts |= {(d, "window_limit") for d in r4 if d - ONE not in r4}
-        for e, x in self.stays:
-            r3 = self.r3_days(e, x)
+        for i, (e, x) in enumerate(self.stays):
+            r3 = self.r3_days(i)
             if r3:
                 starts.add((min(r3), "per_stay_limit"))
+            own = self.basis_days(i)
+            starts |= {(d, code) for d, code in own.items() if own.get(d - ONE) != code or d == e}
         return starts
 
     def days_used(self) -> int | None:
@@ -171,23 +230,86 @@ class Reference:
                     reasons.add("passport_validity")
         return ReferenceVerdict(not reasons, reasons, latest)
 
+    def judge_basis(self, prior: set[dt.date], entry: dt.date, exit: dt.date | None, basis,
+                    entries_before: int) -> ReferenceVerdict:
+        """A stay on a visa or a permit, day by day (docs/basis.md)."""
+        reasons = set()
+        limited = self.limited(basis) and self.has_window
+
+        def window_ok(day: dt.date) -> bool:
+            return self.day_ok(prior, entry, day, None)[1]
+
+        if limited and not window_ok(entry):
+            reasons.add("window_limit")
+        caps = []  # (predicate of a day allowed, reason)
+        if isinstance(basis, Visa):
+            if basis.max_entries is not None and entries_before >= basis.max_entries:
+                reasons.add("visa_entries")
+            if not basis.valid_from <= entry <= basis.valid_until:
+                reasons.add("visa_validity")
+            caps.append((lambda d: d <= basis.valid_until, "visa_validity"))
+            if basis.duration_days is not None:
+                caps.append((lambda d: self.day_number(entry, d) <= basis.duration_days, "visa_duration"))
+        elif isinstance(basis, ResidencePermit):
+            if basis.valid_until < entry:
+                reasons.add("permit_validity")
+            caps.append((lambda d: d <= basis.valid_until, "permit_validity"))
+        if limited:
+            caps.append((window_ok, "window_limit"))
+        latest = None
+        if not reasons and caps:
+            day = entry
+            while all(ok(day) for ok, _ in caps):
+                latest = day
+                day += ONE
+        if exit is not None:
+            for day in days_between(entry, exit):
+                reasons |= {reason for ok, reason in caps if not ok(day)}
+        return ReferenceVerdict(not reasons, reasons, latest)
+
+    def visa_needed(self, verdict: ReferenceVerdict, entry: dt.date, exit: dt.date) -> tuple[int, dt.date | None]:
+        """The days of a visa-free trip the regime cannot cover, and the first of them."""
+        if verdict.latest_exit is None:
+            return (exit - entry).days + 1, entry
+        if exit > verdict.latest_exit:
+            return (exit - verdict.latest_exit).days, verdict.latest_exit + ONE
+        return 0, None
+
     def current_stay(self):
-        open_stays = [s for s in self.q.stays if s.exit is None]
-        if not open_stays:
+        open_index = [i for i, s in enumerate(self.q.stays) if s.exit is None]
+        if not open_index:
             return None
-        entry = open_stays[0].entry
-        prior = {d for e, x in self.stays if e != entry for d in days_between(e, x) if d < entry}
-        verdict = self.judge(prior, entry, None, self.q.passport)
+        i = open_index[0]
+        entry, basis = self.q.stays[i].entry, self.bases[i]
+        prior = {d for d in self.present if d < entry}
+        if basis is not None:
+            verdict = self.judge_basis(prior, entry, None, basis, self.visa_entries.get(i, 1) - 1)
+        else:
+            verdict = self.judge(prior, entry, None, self.q.passport)
+            if verdict.reasons and verdict.reasons <= {"passport_type", "passport_validity"}:
+                # issue 11: in the country, the latest exit follows the rules of stay
+                verdict = self.judge(prior, entry, None, None)
         return self.day_number(entry, self.q.on), verdict.latest_exit
 
     def planned(self) -> list[ReferenceVerdict]:
-        order = sorted(range(len(self.q.planned)), key=lambda i: self.q.planned[i].entry)
+        # date order: by entry, then exit (a one-day trip before a longer one entering that day)
+        order = sorted(range(len(self.q.planned)), key=lambda i: (self.q.planned[i].entry, self.q.planned[i].exit))
         prior = set(self.present)
+        visas = [b for b in self.bases if isinstance(b, Visa)]
         verdicts = {}
         for i in order:
             trip = self.q.planned[i]
-            verdicts[i] = self.judge({d for d in prior if d < trip.entry}, trip.entry, trip.exit, self.q.passport)
-            prior |= set(days_between(trip.entry, trip.exit))
+            before = {d for d in prior if d < trip.entry}
+            if trip.basis is not None:
+                verdict = self.judge_basis(before, trip.entry, trip.exit, trip.basis, visas.count(trip.basis))
+                if isinstance(trip.basis, Visa):
+                    visas.append(trip.basis)
+            else:
+                verdict = self.judge(before, trip.entry, trip.exit, self.q.passport)
+                verdict.visa_needed = self.visa_needed(verdict, trip.entry, trip.exit)
+            verdicts[i] = verdict
+            if self.counted(trip.basis):
+                prior |= set(days_between(trip.entry, trip.exit))
         return [verdicts[i] for i in range(len(self.q.planned))]
 
     def earliest(self) -> dt.date | None:

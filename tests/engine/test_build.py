@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,17 @@ import pytest
 import visafree.engine
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("check", "presence", "regime", "explain")
+ENGINE_DIR = ROOT / "src" / "visafree" / "engine"
+#: Every module of the engine: the build compiles them all (setup.py's ENGINE), or none.
+MODULES = tuple(sorted(p.stem for p in ENGINE_DIR.glob("*.py") if p.stem != "__init__"))
+
+
+def test_the_build_compiles_every_engine_module():
+    # A module left out of setup.py's ENGINE list would run as slow pure Python beside the rest.
+    setup_py = (ROOT / "setup.py").read_text(encoding="utf-8")
+    listed = re.search(r"^ENGINE = .*?for name in \(([^)]*)\)", setup_py, re.M)
+    assert listed, "setup.py's ENGINE list not found"
+    assert sorted(re.findall(r'"(\w+)"', listed.group(1))) == list(MODULES)
 
 
 def test_the_compiled_engine_is_not_older_than_its_source():

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from visafree.engine import Passport, Question, Stay, check, parse_regime
+from visafree.engine import LongStayVisa, Passport, Question, ResidencePermit, Stay, Visa, check, parse_regime
 from visafree.regimes import builtin_regimes
 
 from .reference import Reference
@@ -22,7 +22,8 @@ BASE = dt.date(2024, 6, 1)
 
 
 def small_regime(window_days: int | None, window_max: int | None, per_stay: int | None, entry_day_counts: bool,
-                 validity_months: int | None, validity_from: str, max_age: int | None, nationality_since=None):
+                 validity_months: int | None, validity_from: str, max_age: int | None, nationality_since=None,
+                 counted_bases=None, window_bases=None):
     """A tiny regime; window_days None makes it per-stay only (the R3 kind alone), and
     nationality_since dates the covered nationality (dated coverage)."""
     def param(value, rule="R"):
@@ -42,6 +43,10 @@ def small_regime(window_days: int | None, window_max: int | None, per_stay: int 
         parameters["passport_validity_months"] = param(validity_months)
     if max_age is not None:
         parameters["passport_max_age_years"] = param(max_age)
+    if counted_bases is not None:  # docs/basis.md: which bases the window counts, and limits
+        parameters["counted_bases"] = param(counted_bases)
+    if window_bases is not None:
+        parameters["window_bases"] = param(window_bases)
     return parse_regime({
         "id": "small", "title": "small", "source": "test",
         "in_force": [{"since": dt.date(2024, 6, 10), "source": "test"}],
@@ -58,8 +63,12 @@ def regimes(draw):
         return builtin_regimes()[draw(st.sampled_from(["vn-kz", "schengen"]))]
     # A nationality covered only from a day near the start: dated coverage, judged per entry day.
     since = draw(st.one_of(st.none(), st.dates(dt.date(2024, 6, 1), dt.date(2024, 7, 15))))
+    counted = draw(st.sampled_from([None, ["visa_free"], ["visa_free", "visa"], ["visa_free", "visa", "residence_permit"],
+                                    ["visa_free", "visa", "residence_permit", "long_stay_visa"]]))
+    limited = draw(st.sampled_from([None, ["visa_free"]] + ([["visa_free", "visa"]] if counted is None or "visa" in counted else [])))
     tail = (draw(st.booleans()), draw(st.one_of(st.none(), st.integers(1, 3))),
-            draw(st.sampled_from(["entry", "exit"])), draw(st.one_of(st.none(), st.integers(1, 2))), since)
+            draw(st.sampled_from(["entry", "exit"])), draw(st.one_of(st.none(), st.integers(1, 2))), since,
+            counted, limited)
     if draw(st.integers(0, 3)) == 0:  # per-stay only: no window (a kind of regime of its own)
         return small_regime(None, None, draw(st.integers(1, 12)), *tail)
     window = draw(st.integers(2, 25))
@@ -80,13 +89,29 @@ def questions(draw):
     if draw(st.integers(0, 9)) == 0:
         nationality = "ZZZ"  # not covered
     day = BASE + dt.timedelta(days=draw(st.integers(0, 20)))
+    # A few visas and permits, shared between stays (two entries on one visa count against its
+    # entries); most stays visa-free.
+    def a_date():
+        return BASE + dt.timedelta(days=draw(st.integers(0, 20 + 12 * scale)))
+
+    visas = []
+    for _ in range(draw(st.integers(0, 2))):
+        since = a_date()
+        visas.append(Visa(since, since + dt.timedelta(days=draw(st.integers(0, 4 * scale))),
+                          draw(st.sampled_from(["single", "double", "multiple"])), "short_stay",
+                          draw(st.one_of(st.none(), st.integers(1, 2 * scale)))))
+    bases = [None, None, None, *visas, ResidencePermit(a_date()), LongStayVisa()]
+
+    def a_basis():
+        return draw(st.sampled_from(bases)) if draw(st.integers(0, 2)) == 0 else None
+
     stays = []
     for _ in range(draw(st.integers(0, 7))):
         length = draw(st.integers(0, scale))
-        stays.append(Stay(day, day + dt.timedelta(days=length)))
+        stays.append(Stay(day, day + dt.timedelta(days=length), a_basis()))
         day = day + dt.timedelta(days=length + draw(st.integers(0, scale)))  # gap 0: re-entry on the exit day
     if stays and draw(st.booleans()):
-        stays[-1] = Stay(stays[-1].entry, None)  # still in the country
+        stays[-1] = Stay(stays[-1].entry, None, stays[-1].basis)  # still in the country
         on = stays[-1].entry + dt.timedelta(days=draw(st.integers(0, scale * 2)))
     else:
         on = day + dt.timedelta(days=draw(st.integers(0, scale)))
@@ -94,7 +119,7 @@ def questions(draw):
     pday = on + dt.timedelta(days=draw(st.integers(0 if stays and stays[-1].exit is None else 0, scale)))
     for _ in range(draw(st.integers(0, 3))):
         length = draw(st.integers(0, scale * 2))
-        planned.append(Stay(pday, pday + dt.timedelta(days=length)))
+        planned.append(Stay(pday, pday + dt.timedelta(days=length), a_basis()))
         pday = pday + dt.timedelta(days=length + draw(st.integers(0, scale)))
     if len(planned) > 1 and draw(st.booleans()):
         planned.reverse()  # judged in date order whatever the order given
@@ -130,6 +155,8 @@ def assert_agrees(q: Question) -> None:
     if q.planned:
         for got, want in zip(answer.planned, ref.planned()):
             assert (got.ok, set(got.reasons), got.latest_exit) == (want.ok, want.reasons, want.latest_exit), (got, want)
+            if want.visa_needed is not None:
+                assert (got.visa_needed_days, got.visa_needed_from) == want.visa_needed, (got, want)
     if q.trip_days is not None:
         assert answer.earliest_entry.date == ref.earliest()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from visafree.i18n import LANGUAGES, catalogue, plural_catalogue
+from visafree.regimes import builtin_regimes
 
 GLOSSARY = Path(__file__).resolve().parents[2] / "docs" / "glossary.md"
 TERMS = ("stay", "entry", "exit", "overstay", "180-day period", "visa-free regime", "host country",
@@ -54,4 +55,23 @@ def test_every_glossary_term_is_in_the_catalogue(lang, term):
 def test_no_catalogue_uses_a_rejected_word(row):
     rejected = row["rejected"].lower()
     used = [text for text in texts(row["language"]) if rejected in text]
+    assert used == [], f"{row['language']}: {rejected!r} ({row['because']})"
+
+
+def regime_titles(lang: str) -> list[str]:
+    """Every title a regime file gives in `lang`: the regime's and its rules' (quoted legal
+    texts keep the law's own words and are not titles)."""
+    found = []
+    for regime in builtin_regimes().values():
+        for item in (regime, *regime.rules.values()):
+            title = (getattr(item, "titles", None) or {}).get(lang)
+            if title:
+                found.append(title.lower())
+    return found
+
+
+@pytest.mark.parametrize("row", table("| language |"), ids=lambda r: f"{r['language']}-{r['rejected']}")
+def test_no_regime_title_uses_a_rejected_word(row):
+    rejected = row["rejected"].lower()
+    used = [title for title in regime_titles(row["language"]) if rejected in title]
     assert used == [], f"{row['language']}: {rejected!r} ({row['because']})"

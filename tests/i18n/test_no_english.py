@@ -11,12 +11,15 @@ from typer.testing import CliRunner
 
 from visafree.cli import app as cli_app
 from visafree.contract import ERROR_CODES
-from visafree.i18n import ISO3_TO_ISO2, catalogue, plural_catalogue, translator
+from visafree.i18n import catalogue, plural_catalogue, translator
 from visafree.regimes import builtin_regimes
 
 LANGS = ("vi", "ru", "kk")
 WORD = r"[A-Za-z][A-Za-z_]{2,}"
 REGIMES = builtin_regimes()
+#: The countries the built-in regimes name: their names are the only proper names allowed.
+COUNTRIES = {code for regime in REGIMES.values() for entry in regime.coverage
+             for code in entry.nationalities | entry.destinations}
 #: Codes, formats and keys a message may quote as they are.
 ALLOWED = {
     "yyyy", "mm", "dd", "entry_day_counts", "true", "false", "rules", "json", "utf", "iso", "kaz", "vnm", "usa",
@@ -37,7 +40,7 @@ ENGLISH = english_words()
 def names(lang: str) -> set[str]:
     """Words of proper names a translation keeps: countries in that language, regime ids."""
     t = translator(lang)
-    words = {w.lower() for code in ISO3_TO_ISO2 for w in re.findall(r"[A-Za-z]+", t.country(code))}
+    words = {w.lower() for code in COUNTRIES for w in re.findall(r"[A-Za-z]+", t.country(code))}
     words |= {w.lower() for rid in REGIMES for w in re.findall(r"[A-Za-z]+", rid)}
     return words
 

@@ -15,6 +15,8 @@ def page_msgids() -> set[str]:
     js = (STATIC / "app.js").read_text(encoding="utf-8")
     ids = set(re.findall(r'data-i18n="([^"]+)"', html))
     ids |= set(re.findall(r'\bt\("([^"]+)"\s*[,)]', js))  # literals only, not t("error." + code)
+    ids |= set(re.findall(r'\bdestructive\("([^"]+)"', js))  # the undo notice's message
+    ids |= {f"weekday.{k}" for k in range(1, 8)}  # the calendar's column heads, t("weekday." + k)
     # Error codes and reason codes are looked up by prefix + code.
     ids |= {f"error.{c}" for c in ("invalid_date", "exit_before_entry", "overlapping_stays", "multiple_open_stays",
                                    "unknown_regime", "invalid_request")}

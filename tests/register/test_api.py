@@ -97,7 +97,7 @@ def test_bad_mrz_is_a_422_naming_the_field(api):
     broken = {**ENTRY, "passport": {"mrz": [line1, line2[:9] + "0" + line2[10:]]}}
     answer = call(client, "POST", "/api/v1/register/entries", broken, tokens["officer"])
     error = answer.json()["error"]  # the v1 shape, not nested as a string (issue 10)
-    assert answer.status_code == 422 and error["field"] == "document number" and isinstance(error["message"], str)
+    assert answer.status_code == 422 and error["field"] == "mrz.line2.document_number" and isinstance(error["message"], str)
     assert error["code"] and "{" not in error["message"]
 
 

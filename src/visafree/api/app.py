@@ -22,13 +22,13 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from visafree.contract import Limits, render_error, run_check
-from visafree.engine import ERRORS, InputError, input_error
+from visafree.contract import Limits, parse_request, render_error, run_check
+from visafree.engine import ERRORS, InputError, Question, forecast, input_error, resolve
 from visafree.engine.regime import Regime
 from visafree.regimes import regime_detail, regime_summary
 from visafree.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, negotiate, translator
 
-from . import models
+from . import documents, models
 
 #: Limits of the public API, tighter than the contract's own absurdity bounds: a traveller has a
 #: few dozen trips, an agency batch belongs in `visafree batch`.
@@ -214,6 +214,109 @@ def _example_check(regimes: Mapping[str, Regime]) -> dict:
         return {}
 
 
+def _resolved(data: Any, regimes: Mapping[str, Regime], limits: Limits) -> tuple[Question, Regime | None]:
+    """The question with the regime that answers it: the one asked for, else the one the
+    resolution picks (RULES.md §4); None when no regime covers the traveller."""
+    question = parse_request(data, regimes, limits)
+    if question.regime is not None:
+        return question, question.regime
+    chosen = resolve(list(regimes.values()), question).chosen
+    if chosen is None:
+        return question, None
+    regime = regimes[chosen]
+    return Question(regime, question.nationality, question.destination, question.on, question.stays,
+                    question.passport, question.planned, question.trip_days), regime
+
+
+def _forecast(data: Any, regimes: Mapping[str, Regime], limits: Limits, lang: str | None) -> dict:
+    question, regime = _resolved(data, regimes, limits)
+    if regime is None:
+        return {"status": "no_regime", "regime": None, "on": question.on.isoformat(), "window": None,
+                "days_used": None, "starts": None}
+    f = forecast(question)
+    if lang is None:
+        return documents.render_forecast(f)
+    t = translator(lang)
+    body = documents.render_forecast(f, t.title(regime), lang, _month_names(lang))
+    # Every day the page may show, written in the language (Babel): the calendar's range and the
+    # last day of the longest stay from its last start date.
+    first = f.used_from or f.on
+    last = f.on + dt.timedelta(days=len(f.longest_stay) - 1 + max(f.longest_stay, default=0))
+    body["display"]["dates"] = {(first + dt.timedelta(days=i)).isoformat(): t.format_date(first + dt.timedelta(days=i))
+                                for i in range((last - first).days + 1)}
+    return body
+
+
+def _country_name(t, code: str) -> str:
+    from babel.core import get_global
+
+    alias = {"XKX": "XK"}.get(code) or (get_global("territory_aliases").get(code) or [None])[0]
+    return (t._locale.territories.get(alias) if alias else None) or t.country(code)
+
+
+@lru_cache(maxsize=None)
+def _countries(regimes_key: tuple[str, ...], lang: str, regimes: Any) -> dict:
+    t = translator(lang)
+    nationalities: set[str] = set()
+    destinations: set[str] = set()
+    for regime in regimes.values():
+        for cov in regime.coverage:
+            nationalities |= cov.nationalities
+            destinations |= cov.destinations
+    # A traveller of a destination country goes elsewhere too: nationalities include them.
+    nationalities |= destinations
+
+    def named(codes: set[str]) -> list[dict]:
+        items = [{"code": c, "name": _country_name(t, c)} for c in codes]
+        return sorted(items, key=lambda i: i["name"].casefold())
+
+    return {"lang": lang, "nationalities": named(nationalities), "destinations": named(destinations)}
+
+
+@lru_cache(maxsize=None)
+def _month_names(lang: str) -> list[str]:
+    from babel import Locale
+
+    months = Locale.parse(lang).months["stand-alone"]["wide"]
+    return [months[m] for m in range(1, 13)]
+
+
+def _cited_rules(body: dict, regime: Regime | None, t) -> list[dict]:
+    """The rules the answer's explanation cites, with their titles in the reader's language and
+    their legal sources."""
+    if regime is None:
+        return []
+    cited = {part.strip() for n in body.get("explanation", []) for part in (n.get("rule") or "").split(",")}
+    return [{"id": rule_id, "title": t.title(rule), "citation": rule.citation}
+            for rule_id, rule in regime.rules.items() if rule_id in cited]
+
+
+async def _json_body(request: Request, lang: str | None) -> tuple[Any, Response | None]:
+    raw = await request.body()
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError):
+        return None, _refusal(422, input_error("invalid_request", ERRORS["request_object"], None), lang)
+
+
+def _bad_lang(request: Request) -> Response | None:
+    lang = request.query_params.get("lang")
+    if lang is not None and lang not in LANGUAGES:
+        return _error(422, "invalid_request", f"lang: expected one of {', '.join(LANGUAGES)}", "lang",
+                      _error_language(request.scope), "lang: expected one of {known}", known=", ".join(LANGUAGES))
+    return None
+
+
+CHECK_BODY = {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/CheckRequest"},
+    "examples": {
+        "kazakh-in-vietnam": {"summary": "A Kazakh traveller in Vietnam with a planned trip", "value": models.EXAMPLE_REQUEST},
+        "schengen": {"summary": "A US citizen in the Schengen area, regime picked by the resolution", "value": {
+            "nationality": "USA", "destination": "FRA", "on": "2025-06-01",
+            "stays": [{"entry": "2025-01-10", "exit": "2025-03-01"}, {"entry": "2025-05-20"}]}},
+    }}}}
+
+
 LANG_PARAMETER = {
     "name": "lang", "in": "query", "required": False,
     "description": "Language of texts and dates: " + ", ".join(LANGUAGES)
@@ -260,6 +363,127 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
             return _refusal(422, err, chosen)
         # Bypass response_model validation: the contract renders the body, the model documents it.
         return JSONResponse(body, headers={"Content-Language": chosen or DEFAULT_LANGUAGE})
+
+    try:
+        forecast_example = _forecast(models.EXAMPLE_REQUEST, regimes, limits, "en")
+        forecast_example["days_used"]["values"] = forecast_example["days_used"]["values"][:5] + ["..."]
+        for name in ("longest_stay", "limited_by"):
+            forecast_example["starts"][name] = forecast_example["starts"][name][:5] + ["..."]
+    except Exception:  # a custom catalogue without vn-kz
+        forecast_example = {}
+
+    @router.post(
+        "/api/v1/forecast", tags=["check"],
+        summary="Days used on every day of the window and the next 12 months; the longest stay from every start date",
+        description="The same request as POST /api/v1/check. `days_used.values[i]` is the number of days used in the "
+                    "180-day period ending on `days_used.from` + i days (recorded stays and planned trips); "
+                    "`starts.longest_stay[i]` is the longest stay allowed entering on `starts.from` + i days "
+                    "(0: entry refused), `starts.limited_by[i]` the reason code that sets it. Computed by the "
+                    "engine in one pass (visafree.engine.forecast), equal to separate checks day by day.",
+        response_model=models.ForecastResponse,
+        responses={200: {"content": {"application/json": {"example": forecast_example}}}, **ERROR_RESPONSES},
+        openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
+    )
+    async def forecast_days(request: Request) -> Response:
+        refused = _bad_lang(request)
+        if refused is not None:
+            return refused
+        chosen = _lang(request, request.query_params.get("lang"))
+        data, refused = await _json_body(request, chosen)
+        if refused is not None:
+            return refused
+        try:
+            body = _forecast(data, regimes, limits, chosen)
+        except InputError as err:
+            return _refusal(422, err, chosen)
+        return JSONResponse(body, headers={"Content-Language": chosen or DEFAULT_LANGUAGE})
+
+    @router.post(
+        "/api/v1/calendar.ics", tags=["check"],
+        summary="Every planned trip, its leave-by date and the earliest return as calendar events (with reminders)",
+        description="The same request as POST /api/v1/check, so any number of trips fits (no long URL). Leave-by "
+                    f"events remind {documents.REMINDER_DAYS} days before. Without `trip_days`, the earliest return "
+                    "(a one-day trip) is added when the traveller is not in the country.",
+        response_class=Response,
+        responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}, "example": (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//visafree//visa-free stay calculator//EN\r\n"
+            "BEGIN:VEVENT\r\nSUMMARY:Trip 1: Viet Nam – Kazakhstan — Allowed\r\nDTSTART;VALUE=DATE:20250401\r\n"
+            "DTEND;VALUE=DATE:20250431\r\n...\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")}},
+            "description": "An iCalendar file (RFC 5545)"}, **ERROR_RESPONSES},
+        openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
+    )
+    async def calendar_post(request: Request) -> Response:
+        refused = _bad_lang(request)
+        if refused is not None:
+            return refused
+        chosen = _lang(request, request.query_params.get("lang")) or DEFAULT_LANGUAGE
+        data, refused = await _json_body(request, chosen)
+        if refused is not None:
+            return refused
+        try:
+            if isinstance(data, dict) and data.get("trip_days") is None and not any(
+                    isinstance(s, dict) and s.get("exit") is None for s in data.get("stays") or []):
+                data = {**data, "trip_days": 1}  # the earliest return
+            body = _check(data, regimes, limits, chosen)
+        except InputError as err:
+            return _refusal(422, err, chosen)
+        key = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        ics = documents.calendar_file(body, data, translator(chosen), key, now)
+        return Response(ics, media_type="text/calendar; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="visafree.ics"', "Content-Language": chosen})
+
+    @router.post(
+        "/api/v1/report.pdf", tags=["check"],
+        summary="A report to show at the border: history, days, leave-by date and the rules cited (PDF)",
+        description="The same request as POST /api/v1/check; the report is in the language asked for (`lang` or "
+                    "Accept-Language), with fonts that cover Vietnamese and Cyrillic.",
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"},
+                                                          "example": "%PDF-1.3 ..."}},
+                         "description": "A PDF document"},
+                   503: {"model": models.ErrorResponse, "description": "The fonts for the report are not installed"},
+                   **ERROR_RESPONSES},
+        openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
+    )
+    async def report_pdf(request: Request) -> Response:
+        refused = _bad_lang(request)
+        if refused is not None:
+            return refused
+        chosen = _lang(request, request.query_params.get("lang")) or DEFAULT_LANGUAGE
+        data, refused = await _json_body(request, chosen)
+        if refused is not None:
+            return refused
+        try:
+            body = _check(data, regimes, limits, chosen)
+        except InputError as err:
+            return _refusal(422, err, chosen)
+        t = translator(chosen)
+        regime = regimes.get(body.get("regime") or "")
+        try:
+            pdf = documents.pdf_report(body, data, t, _cited_rules(body, regime, t),
+                                       (t.country(body.get("nationality") or ""), t.country(body.get("destination") or "")))
+        except documents.FontMissing as err:
+            return _error(503, "invalid_request", str(err), None, chosen)
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": 'attachment; filename="visafree-report.pdf"',
+                                 "Content-Language": chosen})
+
+    class _Regimes(dict):  # hashable by identity, for the cache of _countries
+        __hash__ = object.__hash__
+
+    regime_map = _Regimes(regimes)
+
+    @router.get("/api/v1/countries", tags=["page"], summary="Nationalities and destinations the regimes cover, named in a language",
+                response_model=models.Countries,
+                responses={200: {"content": {"application/json": {"example": {
+                    "lang": "ru", "nationalities": [{"code": "KAZ", "name": "Казахстан"}],
+                    "destinations": [{"code": "VNM", "name": "Вьетнам"}]}}}},
+                           **ERROR_RESPONSES})
+    async def countries(request: Request, lang: Literal["vi", "en", "ru", "kk"] | None = lang_query) -> Response:
+        chosen = _lang(request, lang) or DEFAULT_LANGUAGE
+        return JSONResponse(_countries(tuple(sorted(regimes)), chosen, regime_map),
+                            headers={"Content-Language": chosen, "Cache-Control": "public, max-age=300"})
 
     summaries = {rid: regime_summary(r) for rid, r in regimes.items()}
     details = {rid: regime_detail(r) for rid, r in regimes.items()}
@@ -419,6 +643,119 @@ class SecurityHeaders:
         return await self.app(scope, receive, send_with_headers)
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc from the assets the fastapi-offline package ships
+    (no CDN: the docs work on a machine without internet). Without the package, no docs pages."""
+    try:
+        import fastapi_offline  # noqa: PLC0415
+    except ImportError:
+        logging.getLogger("visafree.api").warning("/docs and /redoc not served: pip install fastapi-offline")
+        return
+    from pathlib import Path  # noqa: PLC0415
+
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html  # noqa: PLC0415
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/static-docs", StaticFiles(directory=str(assets)), name="static-docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="visafree — Swagger UI",
+                                   swagger_js_url="/static-docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static-docs/swagger-ui.css",
+                                   swagger_favicon_url="/favicon.ico")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> Response:
+        return get_redoc_html(openapi_url="/openapi.json", title="visafree — ReDoc",
+                              redoc_js_url="/static-docs/redoc.standalone.js", redoc_favicon_url="/favicon.ico",
+                              with_google_fonts=False)
+
+
+REGISTER_PREFIX = "/api/v1/register"
+AUTH_ERRORS = {
+    "401": {"description": "No bearer token, or one that is unknown, expired or revoked",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}, "example": {
+                "error": {"code": "invalid_request", "message": "a valid bearer token is required", "field": None}}}}},
+    "403": {"description": "The token's role may not do this",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}, "example": {
+                "error": {"code": "invalid_request", "message": "role auditor may not do this (needs officer)",
+                          "field": None}}}}},
+}
+
+
+def _declare_register_security(schema: dict) -> None:
+    """The border register's endpoints take a bearer token (visafree.register.api.require): say
+    so in the document, with the 401 and 403 they answer, whatever the register's router says."""
+    paths = {p: ops for p, ops in schema.get("paths", {}).items() if p.startswith(REGISTER_PREFIX)}
+    if not paths:
+        return
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearerAuth"] = {
+        "type": "http", "scheme": "bearer",
+        "description": "A register token (`visafree register token create`); its role (officer, auditor, admin) "
+                       "decides what it may do",
+    }
+    if "ErrorResponse" not in components.get("schemas", {}):
+        components.setdefault("schemas", {})["ErrorResponse"] = models.ErrorResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+    for operations in paths.values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            operation.setdefault("security", [{"bearerAuth": []}])
+            for status, response in AUTH_ERRORS.items():
+                operation.setdefault("responses", {}).setdefault(status, response)
+
+
+def _example_of(node: Any, schemas: dict, depth: int = 0) -> Any:
+    """A plain example value for a JSON schema (for operations that lack a written one)."""
+    if not isinstance(node, dict) or depth > 8:
+        return None
+    if "example" in node:
+        return node["example"]
+    if node.get("examples"):
+        return node["examples"][0] if isinstance(node["examples"], list) else None
+    if "$ref" in node:
+        return _example_of(schemas.get(node["$ref"].rsplit("/", 1)[-1], {}), schemas, depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if node.get(key):
+            options = [o for o in node[key] if o.get("type") != "null"] or node[key]
+            return _example_of(options[0], schemas, depth + 1)
+    if "default" in node:
+        return node["default"]
+    if "enum" in node:
+        return node["enum"][0]
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        return {name: _example_of(sub, schemas, depth + 1) for name, sub in node.get("properties", {}).items()}
+    if kind == "array":
+        item = _example_of(node.get("items", {}), schemas, depth + 1)
+        return [] if item is None else [item]
+    fmt = node.get("format")
+    return {"string": "2025-03-10" if fmt == "date" else "2025-03-10T08:30:00Z" if fmt == "date-time" else "KAZ"
+            if node.get("pattern") == "^[A-Za-z]{3}$" else "text",
+            "integer": 1, "number": 1.0, "boolean": True}.get(kind)
+
+
+def _examples_everywhere(schema: dict) -> None:
+    """Every operation shows an example request body and response: the written ones where there
+    are, else one made from the schema."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                if "example" not in media and "examples" not in media:
+                    media["example"] = _example_of(media.get("schema", {}), schemas)
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    if "example" not in media and "examples" not in media and "schema" in media:
+                        media["example"] = _example_of(media["schema"], schemas)
+
+
 def create_app(
     regimes: Mapping[str, Regime] | None = None,
     limits: Limits = API_LIMITS,
@@ -441,7 +778,9 @@ def create_app(
             "nothing: each answer is computed from the request alone."
         ),
         license_info={"name": "Apache-2.0"},
+        docs_url=None, redoc_url=None,  # served below from local assets, never a CDN
     )
+    _offline_docs(app)
     app.include_router(build_router(regimes, limits))
     routers = list(extra_routers) + (_optional_routers() if include_optional else [])
     for router in routers:
@@ -475,6 +814,8 @@ def create_app(
             _, defs = models_json_schema([(models.CheckRequest, "validation")],
                                          ref_template="#/components/schemas/{model}")
             schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+            _declare_register_security(schema)
+            _examples_everywhere(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

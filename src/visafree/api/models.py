@@ -22,14 +22,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BasisIn(_Strict):
+    """The basis of a stay (docs/basis.md): a visa {kind, valid_from, valid_until, entries,
+    duration_days}, a residence permit {valid_until}, a long-stay visa, or visa-free."""
+
+    type: Literal["visa_free", "visa", "residence_permit", "long_stay_visa"]
+    kind: Literal["short_stay", "e_visa", "transit", "on_arrival", "other"] | None = Field(
+        None, description="Visa only; default short_stay")
+    valid_from: dt.date | None = Field(None, description="Visa: first day of validity (required)")
+    valid_until: dt.date | None = Field(None, description="Visa or residence permit: last day of validity (required)")
+    entries: Literal["single", "double", "multiple"] | None = Field(None, description="Visa only; default multiple")
+    duration_days: int | None = Field(None, ge=1, le=100_000, description="Visa only: the longest stay it allows")
+
+
+StayBasis = BasisIn | Literal["visa_free", "long_stay_visa"] | None
+BASIS_DESCRIPTION = "The basis of the stay; omit for a visa-free stay (docs/basis.md)"
+
+
 class StayIn(_Strict):
     entry: dt.date = Field(description="Day of entry, destination's local date (YYYY-MM-DD)")
     exit: dt.date | None = Field(None, description="Day of exit; omit or null while still in the country")
+    basis: StayBasis = Field(None, description=BASIS_DESCRIPTION)
 
 
 class PlannedIn(_Strict):
     entry: dt.date
     exit: dt.date = Field(description="A planned trip needs an exit date")
+    basis: StayBasis = Field(None, description=BASIS_DESCRIPTION)
 
 
 class PassportIn(_Strict):
@@ -268,3 +287,51 @@ class Messages(BaseModel):
     lang: str
     languages: list[str]
     messages: dict[str, str]
+
+
+# ------------------------------------------------------------------------ forecast (issue 11)
+
+
+class ForecastWindow(BaseModel):
+    days: int = Field(description="Length of the rolling window (R4), e.g. 180")
+    max_days: int = Field(description="Most days of presence allowed in it, e.g. 90")
+
+
+class DaysUsedSeries(BaseModel):
+    start: dt.date = Field(alias="from", description="The day of values[0]: the first day of the window ending on `on`")
+    values: list[int] = Field(description="Days used in the window ending on each day (recorded and planned presence)")
+
+
+class StartSeries(BaseModel):
+    start: dt.date = Field(alias="from", description="The start date of longest_stay[0]: the reference date")
+    longest_stay: list[int] = Field(description="Longest stay allowed entering on each day, in days (0: entry refused)")
+    limited_by: list[str | None] = Field(description="Reason code that sets that length or refuses the entry")
+
+
+class ForecastDisplay(BaseModel):
+    lang: str
+    months: list[str] = Field(description="Month names in the language, January first")
+    dates: dict[str, str] = Field(default_factory=dict, description="ISO date -> the date in the language's format, "
+                                  "for every day of the calendar")
+
+
+class Country(BaseModel):
+    code: str = Field(description="ISO 3166-1 alpha-3")
+    name: str
+
+
+class Countries(BaseModel):
+    lang: str
+    nationalities: list[Country]
+    destinations: list[Country]
+
+
+class ForecastResponse(BaseModel):
+    status: str = Field(description="ok, or no_regime: no visa-free regime covers the traveller")
+    regime: str | None
+    regime_title: str | None = None
+    on: dt.date
+    window: ForecastWindow | None
+    days_used: DaysUsedSeries | None
+    starts: StartSeries | None
+    display: ForecastDisplay | None = None

@@ -15,6 +15,15 @@ from .params import RegimeTables
 EVENT_COLUMNS = ("event_id", "traveller_id", "nationality", "destination", "border_post",
                  "direction", "local_date", "local_time", "regime")
 REQUIRED_COLUMNS = ("event_id", "traveller_id", "nationality", "destination", "direction", "local_date")
+#: Optional columns of an entry on a visa or a permit (docs/basis.md, docs/batch.md): `basis`
+#: (visa_free, visa, residence_permit, long_stay_visa; empty: visa_free), the validity of the visa
+#: or permit, and the visa's entries, duration of stay and kind. With no `basis` column the
+#: pipeline is the visa-free one, unchanged.
+BASIS_COLUMNS = ("basis", "valid_from", "valid_until", "visa_entries", "visa_duration_days", "visa_kind")
+
+
+def has_bases(columns: set[str]) -> bool:
+    return "basis" in columns
 
 OUTPUTS = ("stays", "travellers", "data_quality", "summary_nationality", "summary_destination",
            "summary_border_post", "summary_month")
@@ -32,11 +41,16 @@ def raw_select(columns: set[str], source: str) -> str:
     regime = (col("regime") if "regime" in columns else
               "(SELECT min(c.regime) FROM vf_resolved c WHERE c.nationality = e.nationality "
               "AND c.destination = e.destination)")
+    bases = ""
+    if has_bases(columns):
+        bases = (f", {col('basis')} AS basis, {col('valid_from', 'DATE')} AS valid_from, "
+                 f"{col('valid_until', 'DATE')} AS valid_until, {col('visa_entries')} AS visa_entries, "
+                 f"{col('visa_duration_days', 'BIGINT')} AS visa_duration_days, {col('visa_kind')} AS visa_kind")
     return f"""
 SELECT e.event_id, e.traveller_id, CAST(e.nationality AS STRING) AS nationality,
   CAST(e.destination AS STRING) AS destination, {col('border_post')} AS border_post,
   CAST(e.direction AS STRING) AS direction, CAST(e.local_date AS DATE) AS local_date,
-  {col('local_time')} AS local_time, {regime} AS regime
+  {col('local_time')} AS local_time, {regime} AS regime{bases}
 FROM {source} e
 """
 
@@ -44,8 +58,10 @@ FROM {source} e
 def small_tables(t: RegimeTables) -> dict[str, tuple[list[str], list[tuple]]]:
     return {
         "vf_rules": (
-            ["regime", "window_days", "window_max_days", "per_stay_last_offset", "day_offset", "window_gap"],
-            [(r.regime, r.window_days, r.window_max_days, r.per_stay_last_offset, r.day_offset, r.window_gap)
+            ["regime", "window_days", "window_max_days", "per_stay_last_offset", "day_offset", "window_gap",
+             "counts_visa", "counts_permit", "counts_long", "limits_visa"],
+            [(r.regime, r.window_days, r.window_max_days, r.per_stay_last_offset, r.day_offset, r.window_gap,
+              r.counts_visa, r.counts_permit, r.counts_long, r.limits_visa)
              for r in t.rules],
         ),
         "vf_coverage": (["regime", "nationality", "destination"], list(t.coverage)),
@@ -59,6 +75,7 @@ SMALL_TYPES = {
     "regime": "STRING", "nationality": "STRING", "destination": "STRING", "territory": "STRING",
     "window_days": "BIGINT", "window_max_days": "BIGINT", "per_stay_last_offset": "BIGINT",
     "day_offset": "BIGINT", "window_gap": "BIGINT", "since": "BIGINT", "until": "BIGINT",
+    "counts_visa": "BIGINT", "counts_permit": "BIGINT", "counts_long": "BIGINT", "limits_visa": "BIGINT",
 }
 
 

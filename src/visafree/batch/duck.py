@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from . import pipeline
-from .common import OUTPUTS, RunResult, input_files, raw_select, small_tables
+from .common import OUTPUTS, RunResult, has_bases, input_files, raw_select, small_tables
 from .params import RegimeTables, regime_tables
 
 
@@ -100,11 +100,15 @@ def run(inputs: list[str | Path], out_dir: str | Path, on: dt.date, *, memory_li
         con = connect(memory_limit, threads, own_tmp / "spill")
     try:
         _load_small_tables(con, tables)
-        reader = (f"read_parquet({files!r})" if fmt == "parquet"
-                  else f"read_csv({files!r}, header = true, types = {{'local_time': 'VARCHAR'}})")
+        reader = f"read_parquet({files!r})" if fmt == "parquet" else f"read_csv({files!r}, header = true)"
         columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        if fmt == "csv":  # "08:30" is a time of day to read as text; a CSV may have no such column
+            texts = ", ".join(f"'{c}': 'VARCHAR'" for c in ("local_time", "basis", "visa_entries", "visa_kind")
+                              if c in columns)
+            if texts:
+                reader = f"read_csv({files!r}, header = true, types = {{{texts}}})"
         con.execute(f"CREATE OR REPLACE VIEW vf_raw AS {raw_select(columns, reader)}")
-        steps = pipeline.steps(_dialect(con), tables)
+        steps = pipeline.steps(_dialect(con), tables, bases=has_bases(columns))
         n_work = sum(s.materialize for s in steps) + (len(OUTPUTS) if write else 0)
         ctx = progress if progress is not None else nullcontext()
         with ctx:
@@ -168,7 +172,7 @@ def run_arrow(events, on: dt.date, *, con=None, regimes=None) -> tuple[RunResult
     _load_small_tables(con, tables)
     con.register("vf_input_arrow", events)
     con.execute(f"CREATE OR REPLACE VIEW vf_raw AS {raw_select(set(events.column_names), 'vf_input_arrow')}")
-    for step in pipeline.steps(_dialect(con), tables):
+    for step in pipeline.steps(_dialect(con), tables, bases=has_bases(set(events.column_names))):
         kind = "TABLE" if step.materialize else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} {step.name} AS {step.sql}")
         _release(con, step)

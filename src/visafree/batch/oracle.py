@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Iterable
 
-from visafree.engine import Question, Stay, check
+from visafree.engine import LongStayVisa, Question, ResidencePermit, Stay, Visa, check
 from visafree.regimes import builtin_regimes
 
 STAY_FIELDS = ("entry", "exit", "last_day", "days", "first_violation", "violation_rule", "overstay_days")
@@ -26,6 +26,19 @@ def group_stays(rows: Iterable[dict]) -> dict[tuple, list[dict]]:
     return groups
 
 
+def basis_of(row: dict):
+    """The engine's basis of a stay row of a run with bases (docs/basis.md); None: visa-free."""
+    kind = row.get("basis")
+    if kind == "visa":
+        return Visa(row["valid_from"], row["valid_until"], row["visa_entries"] or "multiple", row["visa_kind"] or "short_stay",
+                    row["visa_duration_days"])
+    if kind == "residence_permit":
+        return ResidencePermit(row["valid_until"])
+    if kind == "long_stay_visa":
+        return LongStayVisa()
+    return None
+
+
 def ask_engine(key: tuple, stays: list[dict], on: dt.date, regimes=None):
     """engine.check for one traveller; returns (expected stay rows, expected traveller row)."""
     regimes = regimes or builtin_regimes()
@@ -35,7 +48,7 @@ def ask_engine(key: tuple, stays: list[dict], on: dt.date, regimes=None):
     question = Question(
         regime=regimes[key[0]], nationality=min(r["nationality"] for r in stays),
         destination=destination, on=on,
-        stays=tuple(Stay(r["entry"], r["exit"]) for r in stays),
+        stays=tuple(Stay(r["entry"], r["exit"], basis_of(r)) for r in stays),
     )
     answer = check(question)
     expected_stays = [

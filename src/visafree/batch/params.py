@@ -28,6 +28,12 @@ class RegimeRules:
     window_max_days: int | None  # R4: most days of presence in it
     per_stay_last_offset: int | None  # R3: last permitted day = entry + this (None: no R3)
     day_offset: int  # R3 convention: day number of the entry day (1, or 0 under the other reading)
+    # Bases of stay (docs/basis.md): 1 when the window counts the days of a stay on a visa, a
+    # residence permit, a long-stay visa (counted_bases), and limits a visa stay (window_bases).
+    counts_visa: int = 1
+    counts_permit: int = 0
+    counts_long: int = 0
+    limits_visa: int = 0
 
     @property
     def window_gap(self) -> int | None:
@@ -66,6 +72,10 @@ def rules_for(regime: Regime, on: dt.date) -> RegimeRules:
         window_max_days=rules.window_max_days,
         per_stay_last_offset=offset,
         day_offset=1 if rules.entry_day_counts else 0,
+        counts_visa=int("visa" in rules.counted_bases),
+        counts_permit=int("residence_permit" in rules.counted_bases),
+        counts_long=int("long_stay_visa" in rules.counted_bases),
+        limits_visa=int("visa" in rules.window_bases),
     )
 
 

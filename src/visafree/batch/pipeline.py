@@ -124,7 +124,23 @@ DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")
 
 #: Strings the SQL compares with or produces, besides those read (they must all be codes).
-LITERALS = ("entry", "exit", "invalid_event", "unknown_regime", "after_reference_date", "duplicate")
+LITERALS = ("entry", "exit", "invalid_event", "unknown_regime", "after_reference_date", "duplicate", "invalid_basis")
+
+#: Bases of stay as the pipeline carries them (docs/basis.md): a small integer per entry.
+BASIS_CODES = {"visa_free": 0, "visa": 1, "residence_permit": 2, "long_stay_visa": 3}
+VISA_KIND_CODES = {"short_stay": 0, "e_visa": 1, "transit": 2, "on_arrival": 3, "other": 4}
+#: The columns of an entry's basis, from vf_ev on (codes and day numbers).
+BASIS_CARRIED = ("bcode", "vfrom", "vuntil", "maxent", "vdur", "vkind")
+
+
+def _codes(expr: str, codes: dict[str, int], default: str = "NULL") -> str:
+    whens = " ".join(f"WHEN '{name}' THEN {code}" for name, code in codes.items())
+    return f"CASE {expr} {whens} ELSE {default} END"
+
+
+def _names(expr: str, codes: dict[str, int]) -> str:
+    whens = " ".join(f"WHEN {code} THEN '{name}'" for name, code in codes.items())
+    return f"CASE {expr} {whens} END"
 
 
 def dictionary_sql() -> str:
@@ -149,10 +165,33 @@ class Step:
     release: tuple[str, ...] = ()
 
 
-def steps(d: Dialect, t: RegimeTables) -> list[Step]:
+def steps(d: Dialect, t: RegimeTables, bases: bool = False) -> list[Step]:
+    """The pipeline's steps. `bases`: the input has a `basis` column (docs/basis.md): each entry
+    carries its basis, and R3, R4 and the current stay follow it (_basis_steps); without it the
+    steps are the visa-free ones, unchanged."""
     on = t.on_day
     e = d.enc
     out: list[Step] = []
+    # The basis of an entry rides along with it, from vf_ev to the stays (empty without bases).
+    carried = "".join(f", {c}" for c in BASIS_CARRIED) if bases else ""
+    carried_e = "".join(f", e.{c}" for c in BASIS_CARRIED) if bases else ""
+    basis_ev = ""
+    invalid_basis = ""
+    if bases:
+        kinds = ", ".join(f"'{k}'" for k in VISA_KIND_CODES)
+        basis_ev = f""",
+       {_codes('lower(e.basis)', BASIS_CODES, '0')} AS bcode, {d.d2i('e.valid_from')} AS vfrom,
+       {d.d2i('e.valid_until')} AS vuntil, {_codes('lower(e.visa_entries)', {'single': 1, 'double': 2})} AS maxent,
+       CAST(e.visa_duration_days AS INT) AS vdur, {_codes("lower(coalesce(e.visa_kind, 'short_stay'))", VISA_KIND_CODES)} AS vkind"""
+        # An entry whose basis cannot be read is reported with its reason, never guessed at.
+        invalid_basis = f"""
+         WHEN lower(e.direction) = 'entry' AND (
+           (e.basis IS NOT NULL AND lower(e.basis) NOT IN ('visa_free', 'visa', 'residence_permit', 'long_stay_visa'))
+           OR (lower(e.basis) = 'visa' AND (e.valid_from IS NULL OR e.valid_until IS NULL OR e.valid_until < e.valid_from
+               OR (e.visa_entries IS NOT NULL AND lower(e.visa_entries) NOT IN ('single', 'double', 'multiple'))
+               OR (e.visa_duration_days IS NOT NULL AND NOT (e.visa_duration_days BETWEEN 1 AND 100000))
+               OR (e.visa_kind IS NOT NULL AND lower(e.visa_kind) NOT IN ({kinds}))))
+           OR (lower(e.basis) = 'residence_permit' AND e.valid_until IS NULL)) THEN 'invalid_basis'"""
 
     # Every event is classified once; rows with a problem are kept for the data-quality output.
     out.append(Step("vf_events", f"""
@@ -163,10 +202,10 @@ SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post,
        CASE
          WHEN e.traveller_id IS NULL OR e.local_date IS NULL OR e.direction IS NULL
               OR lower(e.direction) NOT IN ('entry', 'exit') THEN 'invalid_event'
-         WHEN r.regime IS NULL THEN 'unknown_regime'
+         WHEN r.regime IS NULL THEN 'unknown_regime'{invalid_basis}
          -- the engine refuses crossings after the reference date; they wait for a later run
          WHEN {d.d2i('e.local_date')} > {on} THEN 'after_reference_date'
-       END AS problem0
+       END AS problem0{basis_ev}
 FROM vf_raw e
 LEFT JOIN (SELECT regime, {e('regime')} AS regime_code FROM vf_rules) r ON r.regime = e.regime
 LEFT JOIN (SELECT regime, destination, territory, {e('territory')} AS territory_code FROM vf_territory) t
@@ -183,7 +222,7 @@ SELECT e.event_id, e.traveller_id, {e('e.nationality')} AS nationality,
   e.direction = 'entry' AS is_entry, {e('e.local_time')} AS local_time,
   coalesce(e.regime_code, {e('e.regime')}) AS regime,
   coalesce(e.territory_code, {e('e.territory')}) AS territory, e.day,
-  CASE WHEN e.problem0 IS NOT NULL THEN {e('e.problem0')} END AS problem
+  CASE WHEN e.problem0 IS NOT NULL THEN {e('e.problem0')} END AS problem{carried_e}
 FROM vf_events e
 """))
 
@@ -197,7 +236,7 @@ FROM vf_events e
         w = f"PARTITION BY {KEY}, problem IS NULL ORDER BY day, local_time NULLS FIRST, event_id"
         return f"""
 SELECT regime, traveller_id, territory, event_id, nationality, destination, border_post,
-  direction, day, local_time, problem, seq,
+  direction, day, local_time, problem, seq{carried},
   CASE WHEN is_stay AND NOT next_entry THEN next_event_id END AS exit_event_id,
   CASE WHEN is_stay AND NOT next_entry THEN next_post END AS exit_post,
   CASE WHEN is_stay AND NOT next_entry THEN next_day END AS exit_day,
@@ -263,17 +302,17 @@ WHERE e.traveller_id IN (SELECT traveller_id FROM vf_suspects)
     # nothing between it and its copy in recording order; an exit, an entry and an exit on one
     # day (a border run) are three crossings, not a copy.
     out.append(Step("vf_dedup", f"""
-SELECT event_id, traveller_id, nationality, destination, border_post, direction, is_entry, local_time, regime,
-  territory, day,
-  CASE WHEN problem IS NULL AND prev_is_entry = is_entry AND prev_day = day
-        AND (prev_time = local_time OR (prev_time IS NULL AND local_time IS NULL))
-       THEN {e("'duplicate'")} ELSE problem END AS problem
+SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post, e.direction,
+  e.is_entry, e.local_time, e.regime, e.territory, e.day,
+  CASE WHEN e.problem IS NULL AND e.prev_is_entry = e.is_entry AND e.prev_day = e.day
+        AND (e.prev_time = e.local_time OR (e.prev_time IS NULL AND e.local_time IS NULL))
+       THEN {e("'duplicate'")} ELSE e.problem END AS problem{carried_e}
 FROM (
-  SELECT e.*,
-    lag(e.is_entry) OVER w AS prev_is_entry, lag(e.day) OVER w AS prev_day, lag(e.local_time) OVER w AS prev_time
-  FROM vf_suspect_events e
+  SELECT v.*,
+    lag(v.is_entry) OVER w AS prev_is_entry, lag(v.day) OVER w AS prev_day, lag(v.local_time) OVER w AS prev_time
+  FROM vf_suspect_events v
   WINDOW w AS (PARTITION BY {KEY}, problem IS NULL ORDER BY day, local_time NULLS FIRST, event_id)
-) x
+) e
 """))
     out.append(Step("vf_seq1", pairing("vf_dedup"), materialize=True))
     out.append(Step("vf_seq", f"""
@@ -307,6 +346,10 @@ UNION ALL
 -- recorded after a crossing that happened later: paired after sorting, reported all the same
 SELECT {cols}, 'out_of_order' AS problem, true AS kept FROM vf_seq WHERE out_of_order
 """, materialize=True))
+
+    if bases:
+        out.extend(_basis_steps(d, t))
+        return out
 
     # Presence per stay: the days it adds (its own, less a day shared with the previous stay),
     # p = presence up to its last day, and a = last_day - p, the days of absence before its run
@@ -451,6 +494,211 @@ SELECT CASE WHEN grouping(nationality) = 0 THEN 'nationality' WHEN grouping(dest
   CAST(sum(CASE WHEN fv IS NOT NULL AND NOT coalesce(window_rule, false) THEN 1 ELSE 0 END) AS BIGINT)
     AS per_stay_limit,
   CAST(sum(CASE WHEN window_rule THEN 1 ELSE 0 END) AS BIGINT) AS window_limit,
+  CAST(sum(overstay_days) AS BIGINT) AS overstay_days
+FROM (SELECT *, {d.month_start(d.i2d('entry_day'))} AS month_start FROM vf_stays3) s
+GROUP BY GROUPING SETS ((nationality, regime), (destination, regime), (entry_post, regime),
+                        (month_start, regime))
+""", materialize=True))
+    return out
+
+
+def _basis_steps(d: Dialect, t: RegimeTables) -> list[Step]:
+    """vf_stays3 .. vf_summary when entries carry a basis (docs/basis.md), as the engine judges
+    them (engine/check.py: _assess_history, _assess_bases, _judge_on_basis):
+
+    * the window counts the days of stays whose basis the regime counts (counted_bases: `cnt`),
+      so presence p, the day shared with the previous *counted* stay and the runs of R4 are
+      taken over those stays only (the R4 window is partitioned by cnt);
+    * R4 breaks only on days of stays the window limits (window_bases: `lim`), R3 only on
+      visa-free stays;
+    * a visa stay breaks its visa on every day when it is an entry beyond the visa's entries
+      (the visa's stays numbered in date order: visa_n), else before valid_from, after
+      valid_until, and past its duration within its validity; a permit stay after valid_until;
+    * a stay's days in breach are the union of those ranges, and a day shared by an exit and a
+      re-entry that both break counts once for the traveller (shared_breach).
+    """
+    on = t.on_day
+    e = d.enc
+    out: list[Step] = []
+    w = f"PARTITION BY {KEY} ORDER BY seq"
+    stays_p = f"""
+SELECT s.*,
+  CAST(sum(CASE WHEN cnt = 1 THEN last_day - entry_day + 1 - shares_day ELSE 0 END)
+       OVER ({w} ROWS UNBOUNDED PRECEDING) AS INT) AS p
+FROM (
+  SELECT s.*,
+    CASE WHEN cnt = 1 AND entry_day = lag(last_day) OVER (PARTITION BY {KEY}, cnt ORDER BY seq)
+         THEN 1 ELSE 0 END AS shares_day,
+    row_number() OVER (PARTITION BY {KEY}, bcode, vfrom, vuntil, maxent, vdur, vkind ORDER BY seq) AS visa_n
+  FROM (
+    SELECT s.regime, s.traveller_id, s.territory, s.nationality, s.destination, s.seq,
+      s.event_id AS entry_event_id, s.exit_event_id, s.border_post AS entry_post, s.exit_post,
+      s.day AS entry_day, s.exit_day, s.last_day, s.bcode, s.vfrom, s.vuntil, s.maxent, s.vdur, s.vkind,
+      CASE s.bcode WHEN 0 THEN 1 WHEN 1 THEN x.counts_visa WHEN 2 THEN x.counts_permit ELSE x.counts_long END AS cnt,
+      CASE s.bcode WHEN 0 THEN 1 WHEN 1 THEN x.limits_visa ELSE 0 END AS lim
+    FROM vf_seq s JOIN vf_rules x ON {e('x.regime')} = s.regime
+    WHERE s.is_stay
+  ) s
+) s"""
+    gaps = sorted({r.window_gap for r in t.rules}, key=lambda g: (g is None, g or 0))
+    branches = []
+    for gap in gaps:
+        regimes = ", ".join(e(f"'{r.regime}'") for r in t.rules if r.window_gap == gap)
+        if gap is not None and gap > 0:
+            prev = (f"max(s.p) OVER (PARTITION BY s.regime, s.traveller_id, s.territory, s.cnt "
+                    f"ORDER BY s.last_day - s.p RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
+            breach = f"CASE WHEN s.cnt = 1 THEN s.last_day - s.p + 1 + x.window_max_days + coalesce({prev}, 0) END"
+        else:
+            breach = "CAST(NULL AS INT)"
+        where = f"WHERE s.regime IN ({regimes})" if len(gaps) > 1 else ""
+        branches.append(f"""
+SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset
+FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
+{where}""")
+
+    def kept(expr: str) -> str:  # days of a range [a, b] before the window's suffix (cut)
+        return f"coalesce(greatest(0, least({expr}_b, cut) - {expr}_a + 1), 0)"
+
+    out.append(Step("vf_stays3", f"""
+WITH stays_p AS ({stays_p})
+SELECT regime, traveller_id, territory, nationality, destination, entry_post, exit_post,
+  entry_event_id, exit_event_id, entry_day, exit_day, last_day, p, shares_day, window_days, fv, seq,
+  bcode, vfrom, vuntil, maxent, vdur, vkind, visa_n, cnt, lim, day_offset, per_stay_last_offset,
+  vcode, vcode = 'window_limit' AS window_rule, overstay_days,
+  CASE WHEN fv = entry_day AND entry_day = max(CASE WHEN on_last THEN last_day END)
+         OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 1 ELSE 0 END AS shared_breach,
+  CASE WHEN exit_day IS NULL THEN breach_day END AS open_breach
+FROM (
+  SELECT *,
+    CASE WHEN fv IS NULL THEN NULL WHEN fv = r4_first THEN 'window_limit' WHEN fv = r3_first THEN 'per_stay_limit'
+         WHEN ent_bad THEN 'visa_entries' WHEN fv = dur_a THEN 'visa_duration'
+         WHEN fv = vb_a OR fv = va_a THEN 'visa_validity' ELSE 'permit_validity' END AS vcode,
+    CASE WHEN fv IS NULL THEN 0
+         WHEN bcode = 1 AND NOT ent_bad THEN
+           (CASE WHEN r4_first IS NULL THEN 0 ELSE last_day - r4_first + 1 END) + {kept('vb')} + {kept('dur')} + {kept('va')}
+         ELSE last_day - fv + 1 END AS overstay_days,
+    fv IS NOT NULL AND (bcode IN (0, 2) OR ent_bad OR r4_first IS NOT NULL OR va_a IS NOT NULL
+                        OR (dur_a IS NOT NULL AND dur_b = last_day) OR (vb_a IS NOT NULL AND vb_b = last_day)) AS on_last
+  FROM (
+    SELECT *, least(r4_first, r3_first, CASE WHEN ent_bad THEN entry_day END, vb_a, dur_a, va_a, pa) AS fv,
+      coalesce(r4_first, last_day + 1) - 1 AS cut
+    FROM (
+      SELECT *,
+        CASE WHEN bcode = 1 AND NOT ent_bad AND entry_day < vfrom THEN entry_day END AS vb_a,
+        least(last_day, vfrom - 1) AS vb_b,
+        CASE WHEN bcode = 1 AND NOT ent_bad AND last_day > vuntil THEN greatest(entry_day, vuntil + 1) END AS va_a,
+        last_day AS va_b,
+        CASE WHEN bcode = 1 AND NOT ent_bad AND vdur IS NOT NULL
+                  AND greatest(entry_day + vdur - day_offset + 1, vfrom) <= least(last_day, vuntil)
+             THEN greatest(entry_day + vdur - day_offset + 1, vfrom) END AS dur_a,
+        least(last_day, vuntil) AS dur_b,
+        CASE WHEN bcode = 2 AND last_day > vuntil THEN greatest(entry_day, vuntil + 1) END AS pa
+      FROM (
+        SELECT *,
+          CASE WHEN lim = 1 AND breach_day <= last_day THEN greatest(entry_day, breach_day) END AS r4_first,
+          CASE WHEN bcode = 0 AND last_day > entry_day + per_stay_last_offset
+               THEN entry_day + per_stay_last_offset + 1 END AS r3_first,
+          coalesce(bcode = 1 AND maxent IS NOT NULL AND visa_n > maxent, false) AS ent_bad
+        FROM ({" UNION ALL ".join(branches)}) b
+      ) s
+    ) s
+  ) s
+) s
+""", materialize=True, release=("vf_seq0", "vf_seq1", "vf_suspect_events", "vf_fix")))
+
+    def open_(expr: str, name: str) -> str:
+        return f"max(CASE WHEN exit_day IS NULL THEN {expr} END) AS {name}"
+
+    trav0 = f"""
+SELECT {KEY}, min(nationality) AS nationality, count(*) AS stays,
+  max(p) AS presence_days,
+  -- R4 on the reference date: the counted stays' own days in [on - W + 1, on]
+  CASE WHEN max(window_days) IS NOT NULL THEN
+    sum(CASE WHEN cnt = 1 THEN
+      greatest(0, least(last_day, {on}) - greatest(entry_day + shares_day, {on} - window_days + 1) + 1) ELSE 0 END)
+  END AS days_used,
+  sum(overstay_days) - sum(shared_breach) AS overstay_days,
+  sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS stays_with_violation,
+  min(fv) AS first_violation_day,
+  {open_('entry_day', 'open_entry')}, {open_('nationality', 'open_nationality')},
+  {open_('destination', 'open_destination')}, max(open_breach) AS open_breach,
+  {open_('bcode', 'open_bcode')}, {open_('vfrom', 'open_vfrom')}, {open_('vuntil', 'open_vuntil')},
+  {open_('maxent', 'open_maxent')}, {open_('vdur', 'open_vdur')}, {open_('visa_n', 'open_visa_n')},
+  {open_('lim', 'open_lim')}
+FROM vf_stays3 GROUP BY {KEY}
+"""
+    # The open stay's true latest exit by its basis (engine.judge_entry / _judge_on_basis).
+    out.append(Step("vf_travellers", f"""
+SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territory,
+  {d.dec('nationality')} AS nationality, CAST(stays AS BIGINT) AS stays,
+  CAST(presence_days AS BIGINT) AS presence_days, CAST(days_used AS BIGINT) AS days_used,
+  CAST(CASE WHEN days_used IS NOT NULL THEN greatest(0, window_max_days - days_used) END AS BIGINT) AS days_remaining,
+  CAST(overstay_days AS BIGINT) AS overstay_days,
+  CAST(stays_with_violation AS BIGINT) AS stays_with_violation,
+  {d.i2d('first_violation_day')} AS first_violation,
+  open_entry IS NOT NULL AS in_country,
+  {d.i2d('open_entry')} AS current_entry,
+  CAST(CASE WHEN open_entry IS NOT NULL THEN {on} - open_entry + day_offset END AS BIGINT) AS current_day,
+  {d.i2d('latest')} AS latest_exit,
+  CASE WHEN latest IS NULL THEN NULL WHEN window_cap = latest THEN 'window_limit'
+       WHEN stay_cap = latest THEN 'per_stay_limit' WHEN open_bcode = 1 AND until_cap = latest THEN 'visa_validity'
+       WHEN open_bcode = 1 THEN 'visa_duration' ELSE 'permit_validity' END AS limited_by,
+  (open_entry IS NOT NULL AND open_bcode <> 3 AND (latest IS NULL OR latest < {on})) AS past_permitted_end,
+  {_names('open_bcode', BASIS_CODES)} AS current_basis
+FROM (
+  SELECT *, CASE WHEN open_entry IS NULL OR blocked THEN NULL
+                 ELSE least(window_cap, stay_cap, until_cap, duration_cap) END AS latest
+  FROM (
+    SELECT t.*, x.window_max_days, x.day_offset,
+      coalesce(CASE t.open_bcode
+        WHEN 0 THEN c.regime IS NULL OR f.regime IS NULL OR t.open_breach <= t.open_entry
+        WHEN 1 THEN (t.open_maxent IS NOT NULL AND t.open_visa_n > t.open_maxent) OR t.open_entry < t.open_vfrom
+                    OR t.open_entry > t.open_vuntil OR (t.open_lim = 1 AND t.open_breach <= t.open_entry)
+        WHEN 2 THEN t.open_entry > t.open_vuntil
+        ELSE false END, false) AS blocked,
+      CASE WHEN t.open_lim = 1 THEN t.open_breach - 1 END AS window_cap,
+      CASE WHEN t.open_bcode = 0 THEN t.open_entry + x.per_stay_last_offset END AS stay_cap,
+      CASE WHEN t.open_bcode IN (1, 2) THEN t.open_vuntil END AS until_cap,
+      CASE WHEN t.open_bcode = 1 THEN t.open_entry + t.open_vdur - x.day_offset END AS duration_cap
+    FROM ({trav0}) t
+    JOIN vf_rules x ON {e('x.regime')} = t.regime
+    LEFT JOIN vf_coverage c ON {e('c.regime')} = t.regime AND {e('c.nationality')} = t.open_nationality
+                           AND {e('c.destination')} = t.open_destination
+    LEFT JOIN vf_in_force f ON {e('f.regime')} = t.regime AND t.open_entry >= f.since
+                           AND (f.until IS NULL OR t.open_entry <= f.until)
+  ) o
+) o
+""", materialize=True))
+
+    entries_name = "CASE maxent WHEN 1 THEN 'single' WHEN 2 THEN 'double' ELSE 'multiple' END"
+    out.append(Step("vf_stays", f"""
+SELECT {d.dec('regime')} AS regime, traveller_id, {d.dec('territory')} AS territory,
+  {d.dec('nationality')} AS nationality, {d.dec('destination')} AS destination,
+  {d.dec('entry_post')} AS entry_post, {d.dec('exit_post')} AS exit_post,
+  {d.i2d('entry_day')} AS entry, {d.i2d('exit_day')} AS exit, {d.i2d('last_day')} AS last_day,
+  CAST(last_day - entry_day + 1 AS BIGINT) AS days,
+  {d.i2d('fv')} AS first_violation, vcode AS violation_rule,
+  CAST(overstay_days AS BIGINT) AS overstay_days,
+  entry_event_id, exit_event_id,
+  {_names('bcode', BASIS_CODES)} AS basis,
+  CASE WHEN bcode = 1 THEN {d.i2d('vfrom')} END AS valid_from,
+  CASE WHEN bcode IN (1, 2) THEN {d.i2d('vuntil')} END AS valid_until,
+  CASE WHEN bcode = 1 THEN {entries_name} END AS visa_entries,
+  CASE WHEN bcode = 1 THEN CAST(vdur AS BIGINT) END AS visa_duration_days,
+  CASE WHEN bcode = 1 THEN {_names('vkind', VISA_KIND_CODES)} END AS visa_kind
+FROM vf_stays3
+"""))
+
+    out.append(Step("vf_summary", f"""
+SELECT CASE WHEN grouping(nationality) = 0 THEN 'nationality' WHEN grouping(destination) = 0
+            THEN 'destination' WHEN grouping(entry_post) = 0 THEN 'entry_post' ELSE 'month' END AS kind,
+  coalesce(nationality, destination, entry_post) AS dim, month_start, regime,
+  count(*) AS stays,
+  count(DISTINCT traveller_id) AS travellers,
+  CAST(sum(CASE WHEN exit_day IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS open_stays,
+  CAST(sum(CASE WHEN fv IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS stays_with_violation,
+  CAST(sum(CASE WHEN vcode = 'per_stay_limit' THEN 1 ELSE 0 END) AS BIGINT) AS per_stay_limit,
+  CAST(sum(CASE WHEN vcode = 'window_limit' THEN 1 ELSE 0 END) AS BIGINT) AS window_limit,
   CAST(sum(overstay_days) AS BIGINT) AS overstay_days
 FROM (SELECT *, {d.month_start(d.i2d('entry_day'))} AS month_start FROM vf_stays3) s
 GROUP BY GROUPING SETS ((nationality, regime), (destination, regime), (entry_post, regime),

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from . import pipeline
-from .common import OUTPUTS, SMALL_TYPES, RunResult, raw_select, small_tables
+from .common import OUTPUTS, SMALL_TYPES, RunResult, has_bases, raw_select, small_tables
 from .params import regime_tables
 
 
@@ -70,7 +70,7 @@ def run(inputs: list[str | Path], out_dir: str | Path, on: dt.date, *, spark=Non
         raw = _read(spark, list(inputs))
         raw.createOrReplaceTempView("vf_input")
         spark.sql(raw_select(set(raw.columns), "vf_input")).createOrReplaceTempView("vf_raw")
-        steps = pipeline.steps(pipeline.SPARK, tables)
+        steps = pipeline.steps(pipeline.SPARK, tables, bases=has_bases(set(raw.columns)))
         task = progress.add_task("Spark", total=len(OUTPUTS)) if progress is not None else None
         for step in steps:
             df = spark.sql(step.sql)

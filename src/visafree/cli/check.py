@@ -40,7 +40,17 @@ CLI_ERRORS = {
     "need_input": "give REQUEST.json (or -), or --from and --to with your stays",
     "regime_file": "regime file: {reason}",
     "from_to": "--from and --to go together",
+    "basis": (
+        "{option} #{number}: after @ expected visa:VALID_FROM:VALID_UNTIL[:ENTRIES[:DAYS[:KIND]]], "
+        "permit:VALID_UNTIL or long-stay, got {value}"
+    ),
 }
+
+#: The help of the basis suffix of --stay and --plan (docs/basis.md), a msgid of its own.
+BASIS_HELP = (
+    "On a visa or a permit, add @visa:VALID_FROM:VALID_UNTIL[:ENTRIES[:DAYS[:KIND]]] (ENTRIES single, double "
+    "or multiple), @permit:VALID_UNTIL or @long-stay."
+)
 
 
 def _translator(lang: str):
@@ -118,11 +128,41 @@ def _fail(error: InputError | RegimeError, as_json: bool, w: _Words | None = Non
 
 
 def _span(value: str, option: str, index: int) -> dict:
-    entry, sep, exit_ = value.partition(":")
+    """ENTRY:EXIT, or ENTRY: (still there), with an optional basis after @ (docs/basis.md):
+    @visa:VALID_FROM:VALID_UNTIL[:ENTRIES[:DAYS[:KIND]]], @permit:VALID_UNTIL or @long-stay."""
+    dates, at, basis = value.partition("@")
+    entry, sep, exit_ = dates.partition(":")
     if not sep:
         raise input_error("invalid_request", CLI_ERRORS["span"], f"{option.lstrip('-')}[{index}]", option=option,
                           number=index + 1, value=repr(value))
-    return {"entry": entry.strip(), "exit": exit_.strip() or None}
+    span: dict[str, Any] = {"entry": entry.strip(), "exit": exit_.strip() or None}
+    if at:
+        span["basis"] = _basis_flag(basis.strip(), option, index)
+    return span
+
+
+def _basis_flag(text: str, option: str, index: int) -> Any:
+    """The basis suffix as the v1 request writes it; the contract judges the values."""
+    kind, *parts = text.split(":")
+    parts = [p.strip() for p in parts]
+    if kind == "visa" and 2 <= len(parts) <= 5:
+        basis: dict[str, Any] = {"type": "visa", "valid_from": parts[0], "valid_until": parts[1]}
+        if len(parts) > 2 and parts[2]:
+            basis["entries"] = parts[2]
+        if len(parts) > 3 and parts[3]:
+            # a number stays a string when it is not one, and the contract names the field
+            basis["duration_days"] = int(parts[3]) if parts[3].isdigit() else parts[3]
+        if len(parts) > 4 and parts[4]:
+            basis["kind"] = parts[4]
+        return basis
+    if kind == "permit" and len(parts) == 1:
+        return {"type": "residence_permit", "valid_until": parts[0]}
+    if kind in ("long-stay", "long_stay_visa") and not parts:
+        return "long_stay_visa"
+    if kind in ("visa-free", "visa_free") and not parts:
+        return "visa_free"
+    raise input_error("invalid_request", CLI_ERRORS["basis"], f"{option.lstrip('-')}[{index}].basis", option=option,
+                      number=index + 1, value=repr(text))
 
 
 def _request_from_flags(regime, nationality, destination, stays, on, plans, trip_days, passport_expires, passport_type) -> dict:
@@ -181,17 +221,18 @@ def _run_batch(source: str, regimes) -> None:
 # Rich rendering
 
 
-def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
-    """The window as rows of 60 cells, one per day: present, in breach, absent."""
+def _timeline(answer: Answer, request: dict, w: _Words, counted: frozenset[str] | None = None) -> Text:
+    """The window as rows of 60 cells, one per day: present, in breach, absent; and, drawn apart,
+    days under a basis the window does not count (`counted`: the regime's counted_bases)."""
     start = answer.window_start
     assert start is not None and answer.window_end is not None
     present: set[dt.date] = set()
-    for stay in request.get("stays", []):
-        entry = dt.date.fromisoformat(stay["entry"])
-        last = dt.date.fromisoformat(stay["exit"]) if stay.get("exit") else answer.on
-        d = max(entry, start)
-        while d <= min(last, answer.on):
-            present.add(d)
+    left_out: set[dt.date] = set()
+    for stay in answer.stays:
+        d = max(stay.entry, start)
+        days = present if counted is None or stay.basis in counted else left_out
+        while d <= min(stay.last_day, answer.on):
+            days.add(d)
             d += dt.timedelta(days=1)
     breach = set()
     for v in answer.violations:
@@ -205,11 +246,15 @@ def _timeline(answer: Answer, request: dict, w: _Words) -> Text:
             text.append("█", style="bold red")
         elif d in present:
             text.append("█", style="green")
+        elif d in left_out:
+            text.append("░", style="cyan")
         else:
             text.append("·", style="dim")
         if (i + 1) % 60 == 0 and i + 1 < days:
             text.append("\n")
     text.append(f"\n{w.date(start)} … {w.date(answer.window_end)}", style="dim")
+    if left_out - present:
+        text.append("\n░ " + w("under a residence permit or a long-stay visa: not counted"), style="cyan")
     return text
 
 
@@ -220,7 +265,7 @@ def _print_no_regime(body: dict, w: _Words) -> None:
         console.print(Text(item["text"], style="yellow"))
 
 
-def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
+def _print_answer(answer: Answer, body: dict, request: dict, w: _Words, counted: frozenset[str] | None = None) -> None:
     status = Table.grid(padding=(0, 2))
     status.add_column(style="bold")
     status.add_column()
@@ -236,6 +281,8 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
     if answer.current_stay:
         c = answer.current_stay
         status.add_row(w("Stay"), w("Day {day} of the stay", day=c.day))
+        if c.basis != "visa_free":
+            status.add_row(w("Basis"), w(f"value.{c.basis}"))
         status.add_row(w("Leave by"), Text(w.date(c.latest_exit), style="bold yellow"))
         if c.limited_by:
             status.add_row(w("Set by"), w(f"reason.{c.limited_by}"))
@@ -250,15 +297,17 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words) -> None:
     # The regime is named by its title in the first row, never by its id (issue 12).
     console.print(Panel(status, title=f"visafree · {w.date(answer.on)}", border_style=border))
     if answer.window_start is not None:
-        console.print(Panel(_timeline(answer, request, w), title=w("Window"), border_style="dim"))
+        console.print(Panel(_timeline(answer, request, w, counted), title=w("Window"), border_style="dim"))
     if answer.planned:
         plan = Table(title=w("Planned trips"), show_lines=False)
-        for column in ("Entry", "Exit", "Verdict", "Latest exit"):
+        for column in ("Entry", "Exit", "Basis", "Verdict", "Latest exit", "Visa needed from"):
             plan.add_column(w(column))
         for p in answer.planned:
             verdict = Text(w("Allowed"), style="green") if p.ok else Text(
                 w("Not allowed") + ": " + ", ".join(w(f"reason.{r}") for r in p.reasons), style="red")
-            plan.add_row(w.date(p.entry), w.date(p.exit), verdict, w.date(p.latest_exit))
+            needed = (Text(w.date(p.visa_needed_from), style="yellow") if p.visa_needed_days else
+                      Text("—", style="dim"))
+            plan.add_row(w.date(p.entry), w.date(p.exit), w(f"value.{p.basis}"), verdict, w.date(p.latest_exit), needed)
         console.print(plan)
     console.print(Text(w("Explanation"), style="bold"))
     for item in body["explanation"]:
@@ -296,6 +345,8 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
     @app.command("check", help=h("May I enter, until when may I stay, when can I come back?") + "\n\n"
                  "visafree check --from KAZ --to VNM --stay 2024-06-01:2024-06-20 --stay 2024-08-01: --on 2024-08-15 "
                  "--plan 2024-10-01:2024-10-20 --trip-days 14\n\n"
+                 "visafree check --from KAZ --to VNM --stay 2025-01-10:2025-02-05 "
+                 "--stay 2025-03-01:@visa:2025-02-20:2025-05-20:single:90:e_visa --on 2025-04-20\n\n"
                  + h("Exit status: 0 answered, 2 bad input, 3 no visa-free regime covers the traveller."))
     def check_command(
         request_file: Optional[str] = typer.Argument(None, metavar="REQUEST.json", help=h("A v1 request as JSON, or - for stdin.")),
@@ -304,9 +355,9 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
         regime: Optional[str] = typer.Option(None, "--regime", help=h("Regime id (see `visafree regimes`); default: every regime that applies, the most favourable first.")),
         nationality: Optional[str] = typer.Option(None, "--from", help=h("Nationality, ISO 3166-1 alpha-3 (e.g. KAZ).")),
         destination: Optional[str] = typer.Option(None, "--to", help=h("Destination, ISO 3166-1 alpha-3 (e.g. VNM).")),
-        stays: list[str] = typer.Option([], "--stay", help=h("A past stay ENTRY:EXIT, or ENTRY: if still there. Repeatable.")),
+        stays: list[str] = typer.Option([], "--stay", help=h("A past stay ENTRY:EXIT, or ENTRY: if still there. Repeatable.") + " " + h(BASIS_HELP)),
         on: Optional[str] = typer.Option(None, "--on", help=h("Reference date (default: today).")),
-        plans: list[str] = typer.Option([], "--plan", help=h("A planned trip ENTRY:EXIT. Repeatable.")),
+        plans: list[str] = typer.Option([], "--plan", help=h("A planned trip ENTRY:EXIT. Repeatable.") + " " + h(BASIS_HELP)),
         trip_days: Optional[int] = typer.Option(None, "--trip-days", help=h("Find the earliest start of a trip this long.")),
         passport_expires: Optional[str] = typer.Option(None, "--passport-expires", help=h("Passport expiry date.")),
         passport_type: str = typer.Option("ordinary", "--passport-type", help=h("ordinary, diplomatic or service.")),
@@ -339,7 +390,8 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
             if resolution.answer is None:
                 _print_no_regime(body, w)
             else:
-                _print_answer(resolution.answer, body, request, w)
+                chosen = resolution.judged[0].regime
+                _print_answer(resolution.answer, body, request, w, chosen.rules_in_force(resolution.question.on).counted_bases)
         if resolution.chosen is None:
             raise typer.Exit(EXIT_NO_REGIME)
 

@@ -19,6 +19,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
+from .basis import (
+    LONG_STAY_VISA, PERMIT_VALIDITY, RESIDENCE_PERMIT, VISA, VISA_DURATION, VISA_ENTRIES, VISA_FREE, VISA_KINDS,
+    VISA_NO_ENTRIES, VISA_VALIDITY, Basis, ResidencePermit, Visa, basis_code, visa_last_day,
+)
 from .explain import ERRORS, Note, error_text, note
 from .presence import Presence, first_true
 from .regime import Regime, RuleSet
@@ -33,6 +37,9 @@ WINDOW_LIMIT = "window_limit"
 
 #: Reasons that forbid even the entry day, in the order an officer checks them.
 ENTRY_REASONS = (NOT_IN_FORCE, NATIONALITY, PASSPORT_TYPE, PASSPORT_VALIDITY)
+#: Problems of the passport at entry: for a traveller already in the country they are reported
+#: apart, and the latest exit still follows the rules of stay (issue 11).
+PASSPORT_REASONS = (PASSPORT_TYPE, PASSPORT_VALIDITY)
 
 
 class InputError(ValueError):
@@ -62,6 +69,7 @@ def input_error(error_code: str, error_template: str, error_field: str | None, /
 class Stay:
     entry: dt.date
     exit: dt.date | None = None  # None: still in the country
+    basis: Basis | None = None  # None: visa-free (docs/basis.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,7 @@ class Violation(NamedTuple):
     code: str  # per_stay_limit | window_limit
     days: int  # days in breach in this run
     stay: int  # index of the stay (in the order given) the run starts in
+    basis: str = VISA_FREE  # the basis the run breaks: visa_free (R3, R4), visa, residence_permit
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +113,11 @@ class EntryVerdict:
     latest_exit: dt.date | None
     limited_by: str | None  # reason code of the rule that sets latest_exit
     notes: tuple[Note, ...] = ()
+    basis: str = VISA_FREE
+    # A visa-free trip with an exit: the days of it the regime cannot cover (0: none) and the
+    # first of them; None for a trip on a visa or a permit, or without an exit.
+    visa_needed_days: int | None = None
+    visa_needed_from: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +126,10 @@ class CurrentStay:
     day: int
     latest_exit: dt.date | None
     limited_by: str | None
+    basis: str = VISA_FREE
+    # Passport problems of the entry (passport_type, passport_validity), reported apart: the
+    # latest exit above still follows the rules of stay (issue 11).
+    entry_problems: tuple[str, ...] = ()
 
 
 class StayReport(NamedTuple):
@@ -128,6 +146,7 @@ class StayReport(NamedTuple):
     first_violation: dt.date | None
     violation_rule: str | None  # reason code of the rule broken first
     overstay_days: int
+    basis: str = VISA_FREE
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +307,40 @@ def _check_overlaps(spans, name: str, items) -> None:
                               other_field=f"{name}[{i1}]", other_entry=items[i1].entry, other_exit=other_exit)
 
 
+def _validate_bases(items: Sequence[Stay], name: str) -> bool:
+    """Check the bases of stays or planned trips; True when any stay has one (docs/basis.md).
+    The errors name the field, as `stays[1].basis.valid_until`."""
+    any_basis = False
+    for i, stay in enumerate(items):
+        basis = stay.basis
+        if basis is None:
+            continue
+        any_basis = True
+        where = f"{name}[{i}].basis"
+        if isinstance(basis, Visa):
+            if basis.valid_until < basis.valid_from:
+                raise input_error("invalid_request", ERRORS["visa_dates"], f"{where}.valid_until", field=f"{where}.valid_until",
+                                  until=basis.valid_until, since=basis.valid_from)
+            if basis.entries not in VISA_ENTRIES:
+                raise input_error("invalid_request", ERRORS["choice"], f"{where}.entries", field=f"{where}.entries",
+                                  allowed=list(VISA_ENTRIES), value=repr(basis.entries))
+            if basis.kind not in VISA_KINDS:
+                raise input_error("invalid_request", ERRORS["choice"], f"{where}.kind", field=f"{where}.kind",
+                                  allowed=list(VISA_KINDS), value=repr(basis.kind))
+            if basis.duration_days is not None and not 1 <= basis.duration_days <= 100_000:
+                raise input_error("invalid_request", ERRORS["duration_days"], f"{where}.duration_days",
+                                  field=f"{where}.duration_days")
+        elif not isinstance(basis, ResidencePermit) and basis.code != LONG_STAY_VISA:
+            raise input_error("invalid_request", ERRORS["basis_object"], where, field=where)
+    return any_basis
+
+
+def _same_visa_before(bases: Sequence[Basis | None], position: int) -> int:
+    """How many of the stays before `position` (in date order) entered on the same visa."""
+    visa = bases[position]
+    return sum(1 for b in bases[:position] if b == visa) if isinstance(visa, Visa) else 0
+
+
 def _validate_planned(question: Question, history_end: int | None) -> list[tuple[int, int, int]]:
     on = question.on.toordinal()
     spans = []
@@ -384,14 +437,20 @@ def judge_entry(
     entry: dt.date,
     exit: dt.date | None = None,
     rules: RuleSet | None = None,
+    basis: Basis | None = None,
+    entries_before: int = 0,
 ) -> EntryVerdict:
     """May the traveller enter on `entry` (and stay to `exit`), and until when?
 
     Only the days of `prior` before `entry` are read, so it may hold the whole history; a day
     shared by an exit and this entry (re-entry on one day) counts once, as part of this stay.
-    This is the desk decision of the border register and the verdict on each planned trip.
+    `prior` holds the days the window counts (counted_bases). This is the desk decision of the
+    border register and the verdict on each planned trip. A stay on a `basis` is judged by it
+    (_judge_on_basis); `entries_before` is how many earlier stays entered on the same visa.
     """
     rules = rules or regime.rules_in_force(entry)
+    if basis is not None:
+        return _judge_on_basis(rules, prior, entry, exit, basis, entries_before)
     reasons: list[str] = []
     notes: list[Note] = []
     e = entry.toordinal()
@@ -477,7 +536,80 @@ def judge_entry(
         if PASSPORT_VALIDITY not in reasons and rules.passport_validity_from == "exit" and passport is not None:
             if rules.passport_validity_months is not None and add_months(exit, rules.passport_validity_months) > passport.expires:
                 reasons.append(PASSPORT_VALIDITY)
+        # "What visa would I need for this trip": the days the visa-free stay cannot cover, from
+        # the day after the latest exit (every cap is the last day its rule allows), R5.
+        x = exit.toordinal()
+        visa_from: dt.date | None = None
+        if latest_exit is None:
+            visa_days, visa_from = x - e + 1, entry
+        elif x > latest_exit.toordinal():
+            visa_days, visa_from = x - latest_exit.toordinal(), latest_exit + dt.timedelta(days=1)
+        else:
+            visa_days = 0
+        return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes),
+                            VISA_FREE, visa_days, visa_from)
     return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes))
+
+
+def _window_count(rules: RuleSet, prior: Presence, entry: int, day: int) -> int:
+    """Days the window of `day` holds for a stay from `entry` present every day up to `day`."""
+    window_days = rules.window_days if rules.window_days is not None else 0
+    return prior.count(day - window_days + 1, entry - 1) + min(day - entry + 1, window_days)
+
+
+def _judge_on_basis(rules: RuleSet, prior: Presence, entry: dt.date, exit: dt.date | None, basis: Basis,
+                    entries_before: int) -> EntryVerdict:
+    """A stay on a visa or a permit: judged by its basis, and by the window where the regime's
+    window_bases says the window limits it (docs/basis.md). The regime's entry conditions
+    (coverage, passport) are the visa-free ones and do not apply."""
+    e = entry.toordinal()
+    code = basis_code(basis)
+    reasons: list[str] = []
+    notes: list[Note] = []
+    caps: list[tuple[int, str]] = []
+    window = _window(rules)
+    window_rule = rules.rule("window_max_days")
+    if window is not None and code in rules.window_bases:
+        breach = _stay_window_breach(rules, prior, e)
+        if breach <= e:
+            reasons.append(WINDOW_LIMIT)
+            notes.append(note("entry_refused_window", window_rule, date=entry, over=_window_count(rules, prior, e, e),
+                              max=window[1], start=dt.date.fromordinal(_window_first(rules, e)), end=entry))
+        else:
+            caps.append((breach - 1, WINDOW_LIMIT))
+    if isinstance(basis, Visa):
+        allowed = basis.max_entries
+        if allowed is not None and entries_before >= allowed:
+            reasons.append(VISA_NO_ENTRIES)
+            notes.append(note("entry_refused_visa_entries", "", date=entry, entries=basis.entries, used=entries_before))
+        if not basis.valid_from <= entry <= basis.valid_until:
+            reasons.append(VISA_VALIDITY)
+            notes.append(note("entry_refused_visa_validity", "", date=entry, valid_from=basis.valid_from,
+                              valid_until=basis.valid_until))
+        caps.append((basis.valid_until.toordinal(), VISA_VALIDITY))
+        if basis.duration_days is not None:  # its duration alone: its dates are the cap above
+            caps.append((e + basis.duration_days - (1 if rules.entry_day_counts else 0), VISA_DURATION))
+    elif isinstance(basis, ResidencePermit):
+        if basis.valid_until < entry:
+            reasons.append(PERMIT_VALIDITY)
+        caps.append((basis.valid_until.toordinal(), PERMIT_VALIDITY))
+    latest_exit = limited_by = None
+    if not reasons and caps:
+        latest, limited_by = min(caps, key=lambda c: c[0])  # ties: the window, then the visa's dates
+        latest_exit = dt.date.fromordinal(latest)
+        if limited_by == WINDOW_LIMIT:
+            notes.append(_latest_exit_note(rules, latest, limited_by,
+                                           lambda d: _window_count(rules, prior, e, d)))
+        elif limited_by == VISA_DURATION and isinstance(basis, Visa):
+            notes.append(note("latest_exit_visa_duration", "", date=latest_exit, max=basis.duration_days))
+        else:
+            notes.append(note("latest_exit_basis", "", date=latest_exit, basis=code))
+    if exit is not None:
+        x = exit.toordinal()
+        for last, reason in caps:
+            if x > last and reason not in reasons:
+                reasons.append(reason)
+    return EntryVerdict(entry, exit, not reasons, tuple(reasons), latest_exit, limited_by, tuple(notes), code)
 
 
 def _latest_exit_note(rules: RuleSet, latest: int, limited_by: str, window_count) -> Note:
@@ -495,35 +627,135 @@ def _latest_exit_note(rules: RuleSet, latest: int, limited_by: str, window_count
                 months=rules.passport_validity_months)
 
 
-def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presence: Presence
-                    ) -> tuple[list[tuple[int, int, str, int]], dict[int, tuple[int, str]], int]:
-    """Days in breach of R3 and R4 in the recorded stays (given in date order).
+def _assess_history(rules: RuleSet, entries: list[int], lasts: list[int], presence: Presence,
+                    bases: Sequence[Basis | None] | None = None,
+                    ) -> tuple[list[tuple[int, int, str, int]], dict[int, tuple[int, str]], int, dict[int, int]]:
+    """Days in breach of R3 and R4 in the recorded stays (given in date order), and of the visas
+    and permits of stays that have one (`bases`, by position; None: every stay visa-free).
 
     Returns the violations as (first, last, code, position) runs, sorted; the first day in
-    breach and its code for each stay that has one, by position; and the total days in breach.
+    breach and its code for each stay that has one, by position; the total days in breach; and,
+    with bases, each stay's own days in breach by position (without bases a stay's breach runs
+    from its first day in breach to its end, as R3 and R4 are suffixes; a visa's is not).
     """
     violations: list[tuple[int, int, str, int]] = []
     first_of: dict[int, tuple[int, str]] = {}
+    own: dict[int, list[tuple[int, int]]] = {}
     run_ends = presence.ends
+    limited = None if bases is None else [basis_code(b) in rules.window_bases for b in bases]
     for run, first in _window_breaches(rules, presence).items():
         # The run is reported under the stay its first day belongs to (the later one on a shared
         # day); every stay of the run still present on or after that day is in breach from it.
         run_end = run_ends[run]
-        violations.append((first, run_end, WINDOW_LIMIT, bisect_right(entries, first) - 1))
-        for position in range(bisect_left(lasts, first), bisect_right(entries, run_end)):
-            first_of[position] = (max(first, entries[position]), WINDOW_LIMIT)
+        lo, hi = bisect_left(lasts, first), bisect_right(entries, run_end)
+        if limited is None:
+            violations.append((first, run_end, WINDOW_LIMIT, bisect_right(entries, first) - 1))
+            for position in range(lo, hi):
+                first_of[position] = (max(first, entries[position]), WINDOW_LIMIT)
+            continue
+        # With bases, only the days of stays the window limits break it (window_bases): the run's
+        # suffix in breach is cut into segments of consecutive such stays.
+        p = lo
+        while p < hi:
+            if not limited[p]:
+                p += 1
+                continue
+            q = p
+            while q + 1 < hi and limited[q + 1]:
+                q += 1
+            seg_first, seg_last = max(first, entries[p]), min(run_end, lasts[q])
+            if seg_first <= seg_last:
+                previous = violations[-1] if violations else None
+                if previous is not None and previous[2] == WINDOW_LIMIT and previous[1] + 1 >= seg_first:
+                    # days in breach go on across a stay the window does not limit that shares
+                    # its only day with both neighbours: one run, as the days are consecutive
+                    violations[-1] = (previous[0], seg_last, WINDOW_LIMIT, previous[3])
+                else:
+                    violations.append((seg_first, seg_last, WINDOW_LIMIT,
+                                       max(p, min(q, bisect_right(entries, seg_first) - 1))))
+                for position in range(p, q + 1):
+                    first_of[position] = (max(seg_first, entries[position]), WINDOW_LIMIT)
+                    own.setdefault(position, []).append((max(seg_first, entries[position]),
+                                                         min(seg_last, lasts[position])))
+            p = q + 1
     allowed = _per_stay_last(rules, 0)  # R3 as the last permitted day of a stay from day 0
     if allowed is not None:
-        # R3: a stay breaks it from the day after its last permitted day to its end.
+        # R3: a visa-free stay breaks it from the day after its last permitted day to its end.
         for position in range(len(entries)):
+            if bases is not None and bases[position] is not None:
+                continue
             if lasts[position] - entries[position] > allowed:
                 first = entries[position] + allowed + 1
                 violations.append((first, lasts[position], PER_STAY_LIMIT, position))
                 # on a tie the window is reported, as in judge_entry
                 if position not in first_of or first < first_of[position][0]:
                     first_of[position] = (first, PER_STAY_LIMIT)
+                if bases is not None:
+                    own.setdefault(position, []).append((first, lasts[position]))
+    days_of: dict[int, int] = {}
+    if bases is not None:
+        _assess_bases(rules, entries, lasts, bases, violations, first_of, own)
+        days_of = {position: len(Presence(ranges)) for position, ranges in own.items()}
     total = len(Presence((a, b) for a, b, _, _ in violations)) if violations else 0
-    return sorted(violations), first_of, total
+    return sorted(violations), first_of, total, days_of
+
+
+def _assess_bases(rules: RuleSet, entries: list[int], lasts: list[int], bases: Sequence[Basis | None],
+                  violations: list[tuple[int, int, str, int]], first_of: dict[int, tuple[int, str]],
+                  own: dict[int, list[tuple[int, int]]]) -> None:
+    """The days of stays on a visa or a permit that break it (docs/basis.md): an entry beyond
+    the visa's entries breaks it on every day of the stay; otherwise the days before valid_from
+    or after valid_until, and the days past its duration of stay (within its validity)."""
+    used: dict[Visa, int] = {}
+    for position, basis in enumerate(bases):
+        if basis is None:
+            continue
+        e, last = entries[position], lasts[position]
+        found: list[tuple[int, int, str]] = []
+        if isinstance(basis, Visa):
+            n = used.get(basis, 0) + 1
+            used[basis] = n
+            allowed = basis.max_entries
+            if allowed is not None and n > allowed:
+                found.append((e, last, VISA_NO_ENTRIES))
+            else:
+                since, until = basis.valid_from.toordinal(), basis.valid_until.toordinal()
+                if e < since:
+                    found.append((e, min(last, since - 1), VISA_VALIDITY))
+                if last > until:
+                    found.append((max(e, until + 1), last, VISA_VALIDITY))
+                # past its duration, on the days within its validity (the others break that)
+                longest = visa_last_day(basis, e, rules.entry_day_counts)
+                if max(longest + 1, since) <= min(last, until):
+                    found.append((max(longest + 1, since), min(last, until), VISA_DURATION))
+        elif isinstance(basis, ResidencePermit):
+            until = basis.valid_until.toordinal()
+            if last > until:
+                found.append((max(e, until + 1), last, PERMIT_VALIDITY))
+        for first, end, code in found:
+            violations.append((first, end, code, position))
+            own.setdefault(position, []).append((first, end))
+            if position not in first_of or first < first_of[position][0]:
+                first_of[position] = (first, code)
+
+
+def counted_presence(question: Question, rules: RuleSet, entries: list[int], lasts: list[int],
+                     order: Sequence[int]) -> tuple[Presence, list[Basis | None] | None]:
+    """The days the window counts, and each stay's basis in date order (None: no stay has one).
+
+    Bases (docs/basis.md): the window counts the days of the stays whose basis the regime's
+    counted_bases names (RULES.md §2: not those under a residence permit or long-stay visa).
+    check() and forecast() count alike through this one function."""
+    if not _validate_bases(question.stays, "stays"):
+        return Presence.chronological(entries, lasts), None
+    bases = [question.stays[i].basis for i in order]
+    counted = [p for p in range(len(entries)) if basis_code(bases[p]) in rules.counted_bases]
+    return Presence.chronological([entries[p] for p in counted], [lasts[p] for p in counted]), bases
+
+
+def counted_spans(question: Question, rules: RuleSet, spans: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The planned trips' (entry, last day) that the window counts (a trip under a permit adds none)."""
+    return [(e, last) for e, last, i in spans if basis_code(question.planned[i].basis) in rules.counted_bases]
 
 
 def check(question: Question) -> Answer:
@@ -534,8 +766,9 @@ def check(question: Question) -> Answer:
     rules = regime.rules_in_force(question.on)
     on = question.on.toordinal()
     entries, lasts, order = _validate(question)
-    presence = Presence.chronological(entries, lasts)
+    presence, bases = counted_presence(question, rules, entries, lasts, order)
     planned_spans = _validate_planned(question, lasts[-1] if lasts else None)
+    _validate_bases(question.planned, "planned")
     if question.trip_days is not None and not (1 <= question.trip_days <= 100_000):
         raise input_error("invalid_request", ERRORS["trip_days"], "trip_days")
 
@@ -570,17 +803,30 @@ def check(question: Question) -> Answer:
             note("window", window_rule, start=window_start, end=question.on,
                  window_days=window[0], used=used, remaining=remaining, max=window[1])
         )
+        if bases is not None:
+            left_out = Presence.chronological(entries, lasts).count(first, on) - used
+            if left_out:
+                explanation.append(note("days_not_counted", rules.rule("counted_bases"), days=left_out))
     else:
         explanation.append(note("no_window", rules.rule("per_stay_max_days"), max=rules.per_stay_max_days))
 
+    if bases is not None:
+        judged_by_basis = sum(1 for stay_basis in bases if stay_basis is not None)
+        explanation.append(note("stays_on_basis", "", count=judged_by_basis))
+
     # R3, R4: days in breach so far.
-    raw_violations, first_of, overstay = _assess_history(rules, entries, lasts, presence)
+    raw_violations, first_of, overstay, days_of = _assess_history(rules, entries, lasts, presence, bases)
     violations = []
     new_tuple, fromordinal = tuple.__new__, dt.date.fromordinal
     for a, b, code, position in raw_violations:
-        rule = rules.rule("per_stay_max_days" if code == PER_STAY_LIMIT else "window_max_days")
-        violations.append(new_tuple(Violation, (fromordinal(a), rule, code, b - a + 1, order[position])))
-        if code == PER_STAY_LIMIT:
+        basis = bases[position] if bases is not None else None
+        on_basis = code not in (PER_STAY_LIMIT, WINDOW_LIMIT)
+        rule = "" if on_basis else rules.rule("per_stay_max_days" if code == PER_STAY_LIMIT else "window_max_days")
+        violations.append(new_tuple(Violation, (fromordinal(a), rule, code, b - a + 1, order[position], basis_code(basis))))
+        if on_basis:
+            stay = question.stays[order[position]]
+            explanation.append(_basis_violation_note(rules, code, stay, a, b))
+        elif code == PER_STAY_LIMIT:
             stay = question.stays[order[position]]
             explanation.append(
                 note("violation_per_stay", rule, date=dt.date.fromordinal(a), day=_day_number(rules, stay.entry.toordinal(), a),
@@ -599,14 +845,30 @@ def check(question: Question) -> Answer:
     open_index = order[-1] if order and question.stays[order[-1]].exit is None else None
     if open_index is not None:
         entry, index = entries[-1], open_index
+        open_stay = question.stays[index]
         # The open stay is the latest, so every other day of presence lies before its entry.
         verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
-                              presence, question.stays[index].entry, rules=rules)
-        current = CurrentStay(question.stays[index].entry, _day_number(rules, entry, on),
-                              verdict.latest_exit, verdict.limited_by)
+                              presence, open_stay.entry, rules=rules, basis=open_stay.basis,
+                              entries_before=_same_visa_before(bases, len(entries) - 1) if bases else 0)
+        problems: tuple[str, ...] = ()
+        notes_of_stay = list(verdict.notes)
+        if open_stay.basis is None and verdict.reasons and all(r in PASSPORT_REASONS for r in verdict.reasons):
+            # Issue 11: the traveller is in the country; the passport problem of the entry is
+            # reported apart and the latest exit still follows the rules of stay (R3, R4).
+            problems = verdict.reasons
+            under_stay_rules = judge_entry(regime, question.nationality, question.destination, None,
+                                           presence, open_stay.entry, rules=rules)
+            notes_of_stay = [n for n in verdict.notes if n.code.startswith("passport")]
+            notes_of_stay.append(note("entry_passport_problem", "", entry=open_stay.entry, reasons=list(problems)))
+            notes_of_stay.extend(under_stay_rules.notes)
+            verdict = under_stay_rules
+        current = CurrentStay(open_stay.entry, _day_number(rules, entry, on),
+                              verdict.latest_exit, verdict.limited_by, basis_code(open_stay.basis), problems)
         explanation.append(note("current_stay", rules.rule("per_stay_max_days", window_rule),
                                 entry=current.entry, on=question.on, day=current.day))
-        explanation.extend(verdict.notes)
+        if open_stay.basis is not None:
+            explanation.append(_basis_note(open_stay.basis, rules))
+        explanation.extend(notes_of_stay)
 
     if question.passport is None:
         passport_rules = sorted({rules.rule(p) for p in ("passport_types", "passport_validity_months") if rules.rule(p)})
@@ -621,19 +883,26 @@ def check(question: Question) -> Answer:
     planned = None
     if question.planned:
         verdicts: dict[int, EntryVerdict] = {}
-        # judge_entry reads only the days before each entry: history and the earlier trips.
+        # judge_entry reads only the days before each entry: history and the earlier trips (the
+        # days the window counts: a trip under a permit adds none).
         with_trips = presence if len(planned_spans) == 1 else presence.extended(
-            (e, last) for e, last, _ in planned_spans)
+            counted_spans(question, rules, planned_spans))
+        visas_before: list[Basis | None] = list(bases) if bases is not None else []
         for entry, last, index in planned_spans:
             trip = question.planned[index]
+            visas_before.append(trip.basis)
             verdict = judge_entry(regime, question.nationality, question.destination, question.passport,
-                                  with_trips, trip.entry, trip.exit)
+                                  with_trips, trip.entry, trip.exit, basis=trip.basis,
+                                  entries_before=_same_visa_before(visas_before, len(visas_before) - 1))
             verdicts[index] = verdict
             if verdict.ok:
                 explanation.append(note("planned_ok", "", entry=trip.entry, exit=trip.exit, latest=verdict.latest_exit))
             else:
                 explanation.append(note("planned_no", "", entry=trip.entry, exit=trip.exit, reasons=list(verdict.reasons)))
                 explanation.extend(n for n in verdict.notes if not n.code.startswith("latest_exit"))
+                if verdict.visa_needed_days:
+                    explanation.append(note("planned_visa_needed", "", days=verdict.visa_needed_days,
+                                            date=verdict.visa_needed_from))
         planned = tuple(verdicts[i] for i in range(len(question.planned)))
 
     earliest = None
@@ -648,7 +917,7 @@ def check(question: Question) -> Answer:
         else:
             explanation.append(note("earliest_none", "", trip_days=earliest.trip_days, reasons=list(earliest.reasons)))
 
-    stay_reports = _stay_reports(question, entries, lasts, order, first_of)
+    stay_reports = _stay_reports(question, entries, lasts, order, first_of, bases, days_of)
     return Answer(
         regime=regime.id, on=question.on,
         window_start=window_start, window_end=question.on if window is not None else None,
@@ -661,8 +930,32 @@ def check(question: Question) -> Answer:
     )
 
 
+def _basis_note(basis: Basis, rules: RuleSet) -> Note:
+    """What the current stay's basis is, and whether the window counts its days."""
+    counted = basis.code in rules.counted_bases
+    if isinstance(basis, Visa):
+        return note("stay_on_visa", rules.rule("counted_bases"), kind=basis.kind, valid_from=basis.valid_from,
+                    valid_until=basis.valid_until, entries=basis.entries)
+    return note("stay_on_permit_counted" if counted else "stay_on_permit", rules.rule("counted_bases"), basis=basis.code)
+
+
+def _basis_violation_note(rules: RuleSet, code: str, stay: Stay, first: int, last: int) -> Note:
+    date, days = dt.date.fromordinal(first), last - first + 1
+    basis = stay.basis
+    if isinstance(basis, Visa):
+        if code == VISA_NO_ENTRIES:
+            return note("violation_visa_entries", "", date=date, entry=stay.entry, entries=basis.entries, days=days)
+        if code == VISA_DURATION:
+            return note("violation_visa_duration", "", date=date, entry=stay.entry, max=basis.duration_days, days=days)
+        return note("violation_visa_validity", "", date=date, valid_from=basis.valid_from,
+                    valid_until=basis.valid_until, days=days)
+    until = basis.valid_until if isinstance(basis, ResidencePermit) else stay.entry
+    return note("violation_permit", "", date=date, valid_until=until, days=days)
+
+
 def _stay_reports(question: Question, entries: list[int], lasts: list[int], order: Sequence[int],
-                  first_of: dict[int, tuple[int, str]]) -> tuple[StayReport, ...]:
+                  first_of: dict[int, tuple[int, str]], bases: Sequence[Basis | None] | None = None,
+                  days_of: dict[int, int] | None = None) -> tuple[StayReport, ...]:
     """Each recorded stay's report, in the order the stays were given."""
     new = tuple.__new__  # StayReport's own __new__ is a Python call: this runs once per stay
     on_day = question.on
@@ -674,12 +967,14 @@ def _stay_reports(question: Question, entries: list[int], lasts: list[int], orde
         violation = first_of.get(position)
         last_day = on_day if exit_day is None else exit_day
         days = lasts[position] - entries[position] + 1
+        basis = VISA_FREE if bases is None else basis_code(bases[position])
         if violation is None:
-            reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, None, None, 0))
+            reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, None, None, 0, basis))
         else:
             first, code = violation
+            in_breach = days_of[position] if days_of else lasts[position] - first + 1
             reports[index] = new(StayReport, (stay.entry, exit_day, last_day, days, dt.date.fromordinal(first),
-                                              code, lasts[position] - first + 1))
+                                              code, in_breach, basis))
     return tuple(reports)
 
 

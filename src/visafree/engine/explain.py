@@ -89,6 +89,41 @@ MESSAGES: dict[str, str] = {
         "a new stay begins on it (RULES.md §2), while the 180-day period still counts every day."
     ),
     "earliest_none": "No start date allows a trip of {trip_days} ({reasons}).",
+    # Bases of stay (docs/basis.md, issue 13).
+    "days_not_counted": (
+        "{days} under a residence permit or a long-stay visa are not counted in this period (RULES.md §2)."
+    ),
+    "stay_on_visa": (
+        "This stay is on a visa valid from {valid_from} to {valid_until}: it is judged by the visa, "
+        "and its days count in the period."
+    ),
+    "stays_on_basis": "{count} on a visa or a permit judged by the visa or the permit, not by the visa-free limits.",
+    "stay_on_permit": "This stay is under a residence permit or a long-stay visa: its days are not counted in the period.",
+    "stay_on_permit_counted": (
+        "This stay is under a residence permit or a long-stay visa; this regime counts its days in the period."
+    ),
+    "entry_refused_visa_validity": (
+        "Entering on {date} is not allowed on this visa: it is valid from {valid_from} to {valid_until}."
+    ),
+    "entry_refused_visa_entries": "Entering on {date} is not allowed on this visa: its {used} are used up.",
+    "latest_exit_visa_duration": "Leave by {date}: it is day {max} of the stay, the last one the visa allows.",
+    "latest_exit_basis": "Leave by {date}: the visa or the permit is valid until that day.",
+    "violation_visa_validity": (
+        "Overstay from {date}: the visa is valid from {valid_from} to {valid_until}; {days} outside it."
+    ),
+    "violation_visa_duration": (
+        "Overstay from {date}: the stay that began {entry} is longer than the {max} the visa allows; "
+        "{days} of overstay."
+    ),
+    "violation_visa_entries": (
+        "Overstay from {date}: the stay that began {entry} is an entry the visa no longer allows; "
+        "{days} of overstay."
+    ),
+    "violation_permit": "Overstay from {date}: the residence permit was valid until {valid_until}; {days} of overstay.",
+    "entry_passport_problem": (
+        "The entry on {entry} did not meet the passport rules ({reasons}); the latest exit follows the rules of stay."
+    ),
+    "planned_visa_needed": "A visa is needed for {days} of this trip, from {date}.",
 }
 
 _DAYS = ("{n} day", "{n} days")
@@ -107,6 +142,14 @@ COUNTS: dict[str, dict[str, tuple[str, str]]] = {
     "earliest": {"trip_days": _DAYS},
     "earliest_same_day": {"trip_days": _DAYS},
     "earliest_none": {"trip_days": _DAYS},
+    "days_not_counted": {"days": _DAYS},
+    "stays_on_basis": {"count": ("{n} stay", "{n} stays")},
+    "entry_refused_visa_entries": {"used": ("{n} entry", "{n} entries")},
+    "violation_visa_validity": {"days": _DAYS},
+    "violation_visa_duration": {"max": _DAYS, "days": _DAYS},
+    "violation_visa_entries": {"days": _DAYS},
+    "violation_permit": {"days": _DAYS},
+    "planned_visa_needed": {"days": _DAYS},
 }
 
 #: English templates of input errors (InputError.template), msgids like MESSAGES. Parameters
@@ -146,6 +189,14 @@ ERRORS: dict[str, str] = {
         "{field}: entry {entry} is before the reference date {on}; past trips belong in 'stays'"
     ),
     "planned_overlaps_stays": "{field} (entry {entry}) overlaps the recorded stays, which run to {end}",
+    # Bases of stay (docs/basis.md, issue 13).
+    "basis_object": (
+        "{field}: expected a basis: \"visa_free\", \"long_stay_visa\", {{type: \"visa\", valid_from, valid_until}} "
+        "or {{type: \"residence_permit\", valid_until}}"
+    ),
+    "choice": "{field}: expected one of {allowed}, got {value}",
+    "visa_dates": "{field}: valid until {until} is before valid from {since}",
+    "duration_days": "{field}: expected a whole number of days from 1 to 100000",
 }
 
 

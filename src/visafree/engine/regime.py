@@ -181,6 +181,8 @@ class Regime:
             entry_day_counts=values["entry_day_counts"],
             window_days=values["window_days"],
             window_max_days=values["window_max_days"],
+            counted_bases=frozenset(values["counted_bases"]),
+            window_bases=frozenset(values["window_bases"]),
             rule_of=rule_of,
         )
 
@@ -197,6 +199,10 @@ class RuleSet:
     entry_day_counts: bool
     window_days: int | None  # None: no rolling window, only the per-stay limit (R3 kind)
     window_max_days: int | None
+    # RULES.md §2: the bases whose days are days of presence in the window, and the bases whose
+    # days the window limits (a visa-free day always is both; see docs/basis.md).
+    counted_bases: frozenset[str] = frozenset(("visa_free", "visa"))
+    window_bases: frozenset[str] = frozenset(("visa_free",))
     rule_of: Mapping[str, str] = field(default_factory=dict)
 
     def rule(self, parameter: str, fallback: str = "") -> str:
@@ -216,6 +222,13 @@ def _positive(v: Any) -> bool:
 
 
 PASSPORT_TYPES = ("ordinary", "diplomatic", "service")
+#: The bases a stay may have (docs/basis.md); a stay without one is visa-free.
+BASES = ("visa_free", "visa", "residence_permit", "long_stay_visa")
+
+
+def _bases(v: Any) -> bool:
+    # A visa-free day is always counted and always limited: the regime is about those days.
+    return isinstance(v, list) and "visa_free" in v and all(b in BASES for b in v) and len(set(v)) == len(v)
 
 # Every parameter a regime may set. Adding a regime needs no code; adding a *kind* of rule does.
 PARAMETERS: dict[str, _ParamSpec] = {
@@ -231,6 +244,12 @@ PARAMETERS: dict[str, _ParamSpec] = {
     # R4 kind: optional, but together; a regime without them limits each stay only.
     "window_days": _ParamSpec(int, None, False, _positive),
     "window_max_days": _ParamSpec(int, None, False, _positive),
+    # RULES.md §2: days under a residence permit or a long-stay visa never count; other days in
+    # the territory do. A regime may say otherwise with its source.
+    "counted_bases": _ParamSpec(list, ["visa_free", "visa"], False, _bases),
+    # Whose days the window limits: visa-free days (R4), and visa days where the regime's rule
+    # binds visa holders too (Schengen: Regulation (EU) 2016/399, Art. 6(1)).
+    "window_bases": _ParamSpec(list, ["visa_free"], False, _bases),
 }
 
 KINDS = ("unilateral", "bilateral", "multilateral")
@@ -477,6 +496,12 @@ def parse_regime(data: Mapping[str, Any], origin: str = "regime") -> Regime:
                 f"{where}: parameters.window_max_days ({value.value}) must be less than window_days ({days}),"
                 " or the window limits nothing"
             )
+    for value in parameters["window_bases"].values if "window_bases" in parameters else ():
+        counted = parameters["counted_bases"].nearest(value.period.since).value if "counted_bases" in parameters \
+            else PARAMETERS["counted_bases"].default
+        if not set(value.value) <= set(counted):
+            raise RegimeError(f"{where}: parameters.window_bases ({', '.join(value.value)}) must be counted_bases too"
+                              f" ({', '.join(counted)}): the window cannot limit days it does not count")
     kind = data.get("kind", "")
     if kind and kind not in KINDS:
         raise RegimeError(f"{where}: kind must be one of {', '.join(KINDS)}")

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
+from .basis import basis_code
 from .check import Answer, EntryVerdict, Question, check, judge_entry
 from .explain import Note, note
 from .presence import Presence
@@ -79,9 +80,12 @@ def _judge(regime: Regime, question: Question, ranked: bool = True) -> Judged:
     answer = check(replace(question, regime=regime))
     today = None
     if ranked and not answer.in_country:  # what the ranking needs of a traveller not in the country
-        prior = Presence((s.entry.toordinal(), (s.exit or question.on).toordinal()) for s in question.stays)
+        rules = regime.rules_in_force(question.on)
+        # the days the window counts (docs/basis.md: not those under a permit, where the regime says so)
+        prior = Presence((s.entry.toordinal(), (s.exit or question.on).toordinal()) for s in question.stays
+                         if basis_code(s.basis) in rules.counted_bases)
         today = judge_entry(regime, question.nationality, question.destination, question.passport, prior,
-                            question.on, rules=regime.rules_in_force(question.on))
+                            question.on, rules=rules)
     return Judged(regime, answer, today)
 
 

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date as _babel_format_date
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -54,15 +55,14 @@ DATE_PATTERNS = {
     "ru": "d MMMM y 'года'",
     "kk": "y 'жылғы' d MMMM",
 }
-#: ISO 3166-1 alpha-3 -> alpha-2 for the countries of the built-in regimes and their neighbours;
-#: Babel (CLDR) names territories by alpha-2 in every language.
-ISO3_TO_ISO2 = dict(pair.split(":") for pair in (
-    "KAZ:KZ VNM:VN USA:US CAN:CA GBR:GB AUS:AU NZL:NZ JPN:JP KOR:KR SGP:SG MYS:MY BRA:BR ARG:AR MEX:MX "
-    "CHL:CL ISR:IL ARE:AE UKR:UA GEO:GE MDA:MD SRB:RS ALB:AL TWN:TW HKG:HK AUT:AT BEL:BE BGR:BG HRV:HR "
-    "CZE:CZ DNK:DK EST:EE FIN:FI FRA:FR DEU:DE GRC:GR HUN:HU ISL:IS ITA:IT LVA:LV LIE:LI LTU:LT LUX:LU "
-    "MLT:MT NLD:NL NOR:NO POL:PL PRT:PT ROU:RO SVK:SK SVN:SI ESP:ES SWE:SE CHE:CH CHN:CN RUS:RU IND:IN "
-    "THA:TH KGZ:KG UZB:UZ TJK:TJ TKM:TM TUR:TR MNG:MN LAO:LA KHM:KH IDN:ID PHL:PH"
-).split())
+#: ISO 3166-1 alpha-3 -> alpha-2 for every country, from CLDR's territory aliases as Babel ships
+#: them (Babel names territories by alpha-2 in every language). Kosovo has no ISO code: the EU's
+#: Annex II and ICAO use XKX, CLDR names it XK.
+ISO3_TO_ISO2 = {
+    alias: targets[0]
+    for alias, targets in get_global("territory_aliases").items()
+    if len(alias) == 3 and alias.isalpha() and len(targets) == 1 and len(targets[0]) == 2
+} | {"XKX": "XK"}
 #: JSON paths of the check contract -> how a reader calls that field (msgids; {n} counts from 1).
 _FIELD_NAMES = {
     "regime": "regime", "nationality": "nationality", "destination": "destination",
@@ -76,7 +76,14 @@ _ITEM_NAMES = {
     ("stays", "exit"): "exit date of stay {n}", ("planned", ""): "planned trip {n}",
     ("planned", "entry"): "entry date of planned trip {n}", ("planned", "exit"): "exit date of planned trip {n}",
 }
-_ITEM_PATH = re.compile(r"^(stays|planned)\[(\d+)\](?:\.(entry|exit))?$")
+_ITEM_NAMES.update({  # the basis of a stay or a planned trip (docs/basis.md, issue 13)
+    (items, part): f"{name} of {item} {{n}}"
+    for items, item in (("stays", "stay"), ("planned", "planned trip"))
+    for part, name in (("basis", "basis"), ("basis.type", "basis"), ("basis.valid_from", "visa valid-from date"),
+                       ("basis.valid_until", "visa or permit valid-until date"), ("basis.entries", "visa entries"),
+                       ("basis.duration_days", "visa duration"), ("basis.kind", "visa kind"))
+})
+_ITEM_PATH = re.compile(r"^(stays|planned)\[(\d+)\](?:\.(entry|exit|basis(?:\.[a-z_]+)?))?$")
 
 
 class UnknownLanguage(ValueError):
@@ -212,7 +219,8 @@ class Translator:
             return self.gettext(_FIELD_NAMES[path])
         item = _ITEM_PATH.match(path)
         if item:
-            return self.gettext(_ITEM_NAMES[item[1], item[3] or ""]).format(n=int(item[2]) + 1)
+            name = _ITEM_NAMES.get((item[1], item[3] or ""))
+            return self.gettext(name).format(n=int(item[2]) + 1) if name else path
         return path
 
     def error_message(self, error: Any) -> str:
