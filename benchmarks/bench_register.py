@@ -1,14 +1,19 @@
-"""Border register speed: bulk ingest rate and the desk decision's latency, on SQLite and
-PostgreSQL, each beside the engine's own time for the same histories.
+"""Border register speed (issue 10, "Speed"): in one run, on SQLite and PostgreSQL,
 
-    .venv/bin/python benchmarks/bench_register.py                 # 1,000,000 crossings
-    .venv/bin/python benchmarks/bench_register.py --rows 100000   # scaled down
+- bulk ingest rows/s with 50,000 document links present,
+- the desk decision's p50/p99 in-process, beside the engine's own time for the same histories,
+- the desk over HTTP (`visafree serve`'s app under uvicorn) with 1 and 8 concurrent clients,
 
-Each traveller gets --stays stays (an entry and an exit each), so the register holds
-rows / (2 * stays) travellers. The desk part then records a new entry for --samples random
-travellers and times each call (history read + engine + insert of crossing, decision and
-audit row in one transaction), next to judge_entry alone on the same prior stays.
-PostgreSQL runs in a scratch database created and dropped here (--pg-server).
+and the issue's ratios: PostgreSQL desk p50 / SQLite desk p50 in-process (aim <= 2), p99 / p50
+with 8 clients per backend (aim <= 5), PostgreSQL ingest rows/s / the reference rate (aim >= 5;
+the reference is main's ingest before issue 10 on this benchmark, give it with --reference).
+
+    .venv/bin/python benchmarks/bench_register.py                    # 200,000 crossings
+    .venv/bin/python benchmarks/bench_register.py --rows 1000000 --reference 34348
+
+PostgreSQL runs in a scratch database created and dropped here (--pg-server); its commits are
+durable (synchronous_commit on, the server's default), SQLite runs in WAL mode with
+synchronous=NORMAL as the register does. Travellers get --stays stays each.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import argparse
 import datetime as dt
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +38,8 @@ from sqlalchemy import create_engine, text
 
 from visafree.engine import Passport, Presence, judge_entry
 from visafree.regimes import builtin_regimes
+from visafree.register import schema as s
+from visafree.register.config import KeyMaterial
 from visafree.register.db import make_engine, migrate
 from visafree.register.ingest import ingest
 from visafree.register.service import Document, Register
@@ -39,6 +49,7 @@ BASE = dt.date(2025, 1, 1)
 DESK_DAY = dt.date(2025, 5, 20)
 EXPIRES = dt.date(2032, 1, 1)
 KEY = b"benchmark-key-" + b"x" * 32
+LINKS = 50_000
 
 
 def stays_of(t: int, stays: int) -> list[tuple[dt.date, dt.date]]:
@@ -73,17 +84,92 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run_backend(name: str, url: str, log: Path, travellers: int, stays: int, samples: int, chunk: int) -> dict:
+def add_links(register: Register, count: int) -> None:
+    """`count` links between documents of other people (renewed passports) already on file."""
+    now = NOW
+    rows = [dict(traveller_key=register.traveller_key("KAZ", f"L{i:08d}"), linked_key=register.traveller_key("KAZ", f"M{i:08d}"),
+                 reason="renewed passport", withdraws=False, officer="bench", recorded_at=now) for i in range(count)]
+    with register.engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(s.document_links.insert(), rows[start:start + 5000])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_desk(url: str, clients: int, per_client: int, who: list[int]) -> list[float]:
+    """Desk entries over HTTP against a uvicorn server of the app, `clients` at once."""
+    import httpx
+
+    env = dict(os.environ, VISAFREE_DATABASE_URL=url, VISAFREE_REGISTER_KEY=KEY.decode(), VISAFREE_REGISTER_COUNTRY="VNM")
+    env.pop("VISAFREE_KEY_FILE", None)
+    engine = make_engine(url)
+    token = Register(engine, KEY, clock=lambda: NOW).create_token("officer", "bench", created_by="bench")
+    engine.dispose()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "visafree.api:create_app", "--factory", "--port", str(port),
+                               "--log-level", "warning"], env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(base + "/api/v1/regimes", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        start = threading.Barrier(clients)
+
+        def client(c: int) -> None:
+            mine = []
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+                # Warm-up, not timed: the server's first requests compile statements and fill caches.
+                for _ in range(3):
+                    http.post("/api/v1/register/status", json={"traveller_key": "0" * 64})
+                start.wait()
+                for i in range(per_client):
+                    t = who[c * per_client + i]
+                    body = {"passport": {"issuing_state": "KAZ", "document_number": f"B{t:08d}", "nationality": "KAZ",
+                                         "expires": EXPIRES.isoformat()}, "date": DESK_DAY.isoformat(), "border_post": "HAN"}
+                    began = time.perf_counter()
+                    answer = http.post("/api/v1/register/entries", json=body)
+                    mine.append(time.perf_counter() - began)
+                    assert answer.status_code == 200, answer.text
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return latencies
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_backend(name: str, url: str, log: Path, travellers: int, stays: int, samples: int, chunk: int, http_requests: int) -> dict:
     engine = make_engine(url)
     migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(s.register_keys.insert().values(fingerprint=KeyMaterial(KEY).fingerprint, created_by="bench", created_at=NOW))
     register = Register(engine, KEY, clock=lambda: NOW)
+    add_links(register, LINKS)
     started = time.perf_counter()
     summary = ingest(register, log, chunk_size=chunk, report_unpaired=False)
     ingest_seconds = time.perf_counter() - started
     assert summary.stored == summary.read and summary.rejected == 0, summary
 
     regime = builtin_regimes()["vn-kz"]
-    chosen = random.Random(7).sample(range(travellers), min(samples, travellers))
+    order = list(range(travellers))
+    random.Random(7).shuffle(order)
+    chosen, rest = order[:samples], order[samples:]
     desk, engine_only = [], []
     for t in chosen:
         document = Document("KAZ", f"B{t:08d}", "KAZ", "ordinary", EXPIRES)
@@ -95,53 +181,69 @@ def run_backend(name: str, url: str, log: Path, travellers: int, stays: int, sam
         judge_entry(regime, "KAZ", "VNM", Passport("ordinary", EXPIRES), prior, DESK_DAY)
         engine_only.append(time.perf_counter() - begin)
     engine.dispose()
+    # HTTP: travellers not decided yet, by document number in the log (B<t>): 1 client, then 8.
+    assert len(rest) >= 2 * http_requests, "--rows too small for --http-requests"
+    one = http_desk(url, 1, http_requests, rest[:http_requests])
+    eight = http_desk(url, 8, max(1, http_requests // 8), rest[http_requests:])
+    ms = lambda v, q: 1000 * percentile(v, q)  # noqa: E731
     return {
-        "backend": name, "rows": summary.read, "ingest_s": ingest_seconds, "rows_per_s": summary.read / ingest_seconds,
-        "desk_p50_ms": 1000 * percentile(desk, 0.50), "desk_p99_ms": 1000 * percentile(desk, 0.99),
-        "engine_p50_us": 1e6 * percentile(engine_only, 0.50), "engine_p99_us": 1e6 * percentile(engine_only, 0.99),
-        "engine_mean_us": 1e6 * statistics.fmean(engine_only), "samples": len(desk),
+        "backend": name, "rows": summary.read, "rows_per_s": summary.read / ingest_seconds,
+        "desk_p50": ms(desk, .5), "desk_p99": ms(desk, .99), "engine_p50_us": 1e6 * percentile(engine_only, .5),
+        "engine_p99_us": 1e6 * percentile(engine_only, .99), "engine_mean_us": 1e6 * statistics.fmean(engine_only),
+        "http1_p50": ms(one, .5), "http1_p99": ms(one, .99), "http8_p50": ms(eight, .5), "http8_p99": ms(eight, .99),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="crossings to ingest (default 1,000,000)")
+    parser.add_argument("--rows", type=int, default=200_000, help="crossings to ingest (default 200,000)")
     parser.add_argument("--stays", type=int, default=2, help="stays per traveller (default 2)")
-    parser.add_argument("--samples", type=int, default=1000, help="desk decisions to time (default 1000)")
+    parser.add_argument("--samples", type=int, default=500, help="in-process desk decisions to time (default 500)")
+    parser.add_argument("--http-requests", type=int, default=400, help="HTTP desk entries per client count (default 400)")
     parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--reference", type=float, default=34_348,
+                        help="PostgreSQL ingest rows/s before issue 10 (main on this benchmark, 100,000 rows: 34,348)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--pg-server", default=os.environ.get("VISAFREE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"))
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-register-") as tmp:
         log = Path(tmp) / "crossings.parquet"
-        began = time.perf_counter()
         travellers = write_log(log, args.rows, args.stays)
-        print(f"{args.rows:,} crossings, {travellers:,} travellers x {args.stays} stays "
-              f"(log written in {time.perf_counter() - began:.1f}s); {args.samples} desk decisions timed", flush=True)
-        results = []
+        print(f"{args.rows:,} crossings, {travellers:,} travellers x {args.stays} stays, {LINKS:,} links present; "
+              f"{args.samples} in-process and {args.http_requests} HTTP desk decisions per setting", flush=True)
+        results = {}
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                results.append(run_backend("sqlite", f"sqlite:///{tmp}/register.sqlite", log, travellers, args.stays,
-                                           args.samples, args.chunk_size))
+                results["sqlite"] = run_backend("sqlite", f"sqlite:///{tmp}/register.sqlite", log, travellers, args.stays,
+                                                args.samples, args.chunk_size, args.http_requests)
             elif backend == "postgres":
                 name = f"visafree_bench_{uuid.uuid4().hex[:8]}"
                 admin = create_engine(f"{args.pg_server}/postgres", isolation_level="AUTOCOMMIT")
                 with admin.connect() as conn:
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
                 try:
-                    results.append(run_backend("postgres", f"{args.pg_server}/{name}", log, travellers, args.stays,
-                                               args.samples, args.chunk_size))
+                    results["postgres"] = run_backend("postgres", f"{args.pg_server}/{name}", log, travellers, args.stays,
+                                                      args.samples, args.chunk_size, args.http_requests)
                 finally:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     admin.dispose()
             else:
                 sys.exit(f"--backends: unknown backend {backend!r}")
-            r = results[-1]
-            print(f"{r['backend']:9} ingest {r['rows']:,} rows in {r['ingest_s']:.1f}s = {r['rows_per_s']:,.0f} rows/s | "
-                  f"desk decision p50 {r['desk_p50_ms']:.2f} ms, p99 {r['desk_p99_ms']:.2f} ms | "
-                  f"engine alone p50 {r['engine_p50_us']:.1f} µs, p99 {r['engine_p99_us']:.1f} µs", flush=True)
+            r = results[backend]
+            print(f"{backend:9} ingest {r['rows']:,} rows = {r['rows_per_s']:,.0f} rows/s | in-process desk p50 "
+                  f"{r['desk_p50']:.2f} ms, p99 {r['desk_p99']:.2f} ms (engine alone p50 {r['engine_p50_us']:.1f} µs, "
+                  f"p99 {r['engine_p99_us']:.1f} µs) | HTTP 1 client p50 {r['http1_p50']:.2f} ms, p99 {r['http1_p99']:.2f} ms"
+                  f" | HTTP 8 clients p50 {r['http8_p50']:.2f} ms, p99 {r['http8_p99']:.2f} ms", flush=True)
+        print("ratios (aims from issue 10):")
+        if "sqlite" in results and "postgres" in results:
+            print(f"  PostgreSQL / SQLite desk p50 in-process: {results['postgres']['desk_p50'] / results['sqlite']['desk_p50']:.2f}x (aim <= 2)")
+        for backend, r in results.items():
+            print(f"  {backend}: HTTP 8 clients p99 / p50: {r['http8_p99'] / r['http8_p50']:.2f}x (aim <= 5)")
+        if "postgres" in results:
+            print(f"  PostgreSQL ingest / reference {args.reference:,.0f} rows/s: "
+                  f"{results['postgres']['rows_per_s'] / args.reference:.2f}x (aim >= 5)")
 
 
 if __name__ == "__main__":

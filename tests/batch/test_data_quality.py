@@ -88,6 +88,20 @@ def test_same_day_exit_and_reentry_without_times_follows_recording_order():
     assert [(s["entry"], s["exit"]) for s in stays] == [(ON - 40 * D, ON - 20 * D), (ON - 20 * D, ON - 10 * D)]
 
 
+def test_a_border_run_on_one_day_without_times_is_three_crossings_not_a_duplicate():
+    # Issue 10, item 8: exit, entry, exit on one day in recording order (a border run).
+    result, dq, stays = run([
+        (1, 8, "entry", -40, None, "vn-kz"), (2, 8, "exit", -20, None, "vn-kz"),
+        (3, 8, "entry", -20, None, "vn-kz"), (4, 8, "exit", -20, None, "vn-kz"),
+        # and a real copy: the same exit recorded twice with nothing between
+        (5, 9, "entry", -40, None, "vn-kz"), (6, 9, "exit", -30, None, "vn-kz"), (7, 9, "exit", -30, None, "vn-kz"),
+    ])
+    assert [(r["event_id"], r["problem"]) for r in dq] == [(7, "duplicate")]
+    assert [(s["traveller_id"], s["entry"], s["exit"]) for s in stays] == [
+        (8, ON - 40 * D, ON - 20 * D), (8, ON - 20 * D, ON - 20 * D), (9, ON - 40 * D, ON - 30 * D)]
+    assert result.identity_holds
+
+
 def test_generated_problems_are_all_found(population, duck_report):
     """The generator's injected problems, traveller by traveller, are the ones reported."""
     injected = Counter(population.injected)
@@ -124,13 +138,11 @@ def test_pairing_matches_a_plain_python_pairing(population, duck_report):
         by.setdefault(tid, []).append((day, time, eid, direction))
     expected = set()
     for tid, evs in by.items():
-        evs.sort()
-        seen, clean = set(), []
-        for day, time, eid, direction in sorted(evs, key=lambda e: e[2]):  # first recorded copy wins
-            if (day, time, direction) not in seen:
-                seen.add((day, time, direction))
-                clean.append((day, time, eid, direction))
-        clean.sort()
+        # A duplicate repeats the event just before it (same direction, day, time) in recording
+        # order; the first recorded copy is kept (issue 10, item 8).
+        ordered = sorted(evs, key=lambda e: (e[0], e[1] is not None, e[1] or dt.time.min, e[2]))
+        clean = [e for i, e in enumerate(ordered)
+                 if i == 0 or (ordered[i - 1][0], ordered[i - 1][1], ordered[i - 1][3]) != (e[0], e[1], e[3])]
         open_entry = None
         for day, _time, _eid, direction in clean:
             if direction == "entry":

@@ -27,7 +27,7 @@ def test_report_reads_the_register(tmp_path, monkeypatch):
            "VISAFREE_KEY_FILE": str(tmp_path / "register.key")}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    register = open_register()
+    register = open_register(init=True)
     desk = dict(officer="test", border_post="CXR")
     old, new = Document("KAZ", "N0000001", "KAZ", "ordinary", D(2030, 1, 1)), Document("KAZ", "N0000009", "KAZ", "ordinary", D(2035, 1, 1))
     # 1 January to 9 February: day 31 (31 January) onwards breaks R3, 10 days of overstay.

@@ -25,7 +25,19 @@ PG_SERVER = os.environ.get("VISAFREE_TEST_PG_SERVER", "postgresql+psycopg://post
 TEST_KEY = b"k" * 32 + b"-register-tests"
 # The register's "now": mid-2025, so every crossing in the tests is in the past.
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-TABLES = ("audit_log", "token_revocations", "tokens", "document_links", "stay_changes", "decisions", "crossings")
+TABLES = ("register_keys", "audit_log", "token_revocations", "tokens", "document_links", "stay_changes", "decisions", "crossings")
+
+
+def record_test_key(engine) -> None:
+    """What `register init` does: the register accepts TEST_KEY (subprocesses check it)."""
+    from visafree.register import schema as s
+    from visafree.register.config import KeyMaterial
+    from visafree.register.keys import stored_fingerprint
+
+    with engine.begin() as conn:
+        if stored_fingerprint(conn) is None:
+            conn.execute(s.register_keys.insert().values(fingerprint=KeyMaterial(TEST_KEY).fingerprint, created_by="test",
+                                                         created_at=NOW))
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +79,7 @@ def make_register(register_url):
     def build(clock=lambda: NOW, **options) -> Register:
         engine = make_engine(register_url)
         migrate(engine)
+        record_test_key(engine)
         engines.append(engine)
         return Register(engine, TEST_KEY, clock=clock, **options)
 
@@ -82,7 +95,11 @@ def register(make_register) -> Register:
 
 @pytest.fixture
 def register_env(register_url, tmp_path):
-    """Environment for a subprocess or the CLI pointing at the same register."""
+    """Environment for a subprocess or the CLI pointing at the same register (initialised)."""
+    engine = make_engine(register_url)
+    migrate(engine)
+    record_test_key(engine)
+    engine.dispose()
     env = dict(os.environ)
     env.update(VISAFREE_DATABASE_URL=register_url, VISAFREE_REGISTER_KEY=TEST_KEY.decode(),
                VISAFREE_REGISTER_COUNTRY="VNM")

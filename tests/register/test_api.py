@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
 from visafree.register.api import get_register, router
@@ -96,13 +96,23 @@ def test_bad_mrz_is_a_422_naming_the_field(api):
     line1, line2 = ENTRY["passport"]["mrz"]
     broken = {**ENTRY, "passport": {"mrz": [line1, line2[:9] + "0" + line2[10:]]}}
     answer = call(client, "POST", "/api/v1/register/entries", broken, tokens["officer"])
-    assert answer.status_code == 422 and answer.json()["detail"]["field"] == "mrz.line2.document_number"
+    error = answer.json()["error"]  # the v1 shape, not nested as a string (issue 10)
+    assert answer.status_code == 422 and error["field"] == "mrz.line2.document_number" and isinstance(error["message"], str)
+    assert error["code"] and "{" not in error["message"]
 
 
 def test_get_register_reads_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("VISAFREE_DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
     monkeypatch.setenv("VISAFREE_KEY_FILE", str(tmp_path / "env.key"))
     monkeypatch.delenv("VISAFREE_REGISTER_KEY", raising=False)
+    # Before `register init` the API answers 503 naming the fix, and creates no key.
+    with pytest.raises(HTTPException) as refused:
+        get_register()
+    assert refused.value.status_code == 503 and "register init" in refused.value.detail["message"]
+    assert not (tmp_path / "env.key").exists()
+    from visafree.register import open_register
+
+    open_register(init=True).engine.dispose()
     register = get_register()
     assert str(register.engine.url).endswith("env.sqlite") and (tmp_path / "env.key").exists()
     assert get_register() is register

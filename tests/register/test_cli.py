@@ -28,7 +28,7 @@ def run(*args):
 
 def test_walkthrough(fresh):
     init = run("init")
-    assert init.exit_code == 0 and "sqlite:///var/register.sqlite (schema revision 0001)" in init.output
+    assert init.exit_code == 0 and "sqlite:///var/register.sqlite (schema revision 0002)" in init.output
     for name in ("register.sqlite", "register.key"):  # both owner-only
         assert oct((fresh / "var" / name).stat().st_mode)[-3:] == "600", name
 
@@ -79,3 +79,17 @@ def test_extension_link_and_history_from_the_command_line(fresh):
     assert "extension (R7) to 2026-11-30: R7: hospitalised" in history.output and "linked documents: 2 keys" in history.output
     audit = run("audit", "--key", new)
     assert "history" in audit.output
+
+
+def test_an_officer_name_too_long_or_with_control_characters_is_refused_by_name(register_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from visafree.cli import app
+
+    for name, value in register_env.items():
+        if name.startswith("VISAFREE_"):
+            monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    for officer in ("o" * 129, "bad\x00name"):
+        done = runner.invoke(app, ["register", "overstayers", "--on", "2025-05-01", "--officer", officer])
+        assert done.exit_code == 2 and "--officer:" in done.output and "Traceback" not in done.output

@@ -173,3 +173,46 @@ def test_cli_ingest_prints_the_balance(register_env, tmp_path):
                            "--no-progress"], env=register_env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "read 5 = stored 4 + duplicates 0 + rejected 1" in done.stdout
+
+
+def test_parquet_column_path_stores_what_the_row_path_stores(make_register, register_url, tmp_path, monkeypatch):
+    """PostgreSQL stores good Parquet rows column by column (fastpath.py); mixed with bad rows,
+    repeated event ids and a traveller with one bad row, the result is the row path's, row for row."""
+    from visafree.register import ingest as ingest_module
+
+    import datetime as dt
+
+    columns = {c: [] for c in ("event_id", "issuing_state", "document_number", "nationality", "direction", "time",
+                               "border_post", "passport_expires")}
+
+    def add(event_id, state, number, direction, moment, post="HAN"):
+        for name, value in zip(columns, (event_id, state, number, "KAZ", direction, moment, post, D(2031, 1, 1))):
+            columns[name].append(value)
+
+    for t in range(30):
+        add(f"p{t}-in", "KAZ", f"P{t:05d}", "entry", dt.datetime(2025, 1, 1 + t, 23, 55))
+        add(f"p{t}-out", "KAZ", f"P{t:05d}", "exit", dt.datetime(2025, 2, 1 + t % 20, 0, 5))
+    add("bad-state", "XKZ", "P00001", "entry", dt.datetime(2025, 3, 1))  # makes traveller P00001 take the row path
+    add("p2-in", "KAZ", "P00002", "entry", dt.datetime(2025, 1, 3, 23, 55))  # repeated id, same content: duplicate
+    add("p3-in", "KAZ", "P00003", "exit", dt.datetime(2025, 1, 9))  # repeated id, other content: conflict
+    add("nul", "KAZ", "P00004", "entry", dt.datetime(2025, 3, 1), "H\x00N")
+    add("future", "KAZ", "P00005", "entry", dt.datetime(2025, 7, 1))
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(pa.table(columns), path)
+
+    results = []
+    for fast in (True, False):
+        register = make_register()
+        with register.engine.begin() as conn:
+            conn.execute(s.crossings.delete())
+        if not fast:
+            monkeypatch.setattr(ingest_module, "_parquet_split", lambda *a: (None, None))
+        summary = ingest(register, path, rejects=tmp_path / f"r{fast}.csv")
+        again = ingest(register, path, rejects=tmp_path / f"again{fast}.csv")
+        with register.engine.connect() as conn:
+            rows = sorted(tuple(r) for r in conn.execute(select(*[c for c in s.crossings.c if c.name not in ("id", "recorded_at")])))
+        rejects = sorted(open(tmp_path / f"r{fast}.csv").read().splitlines())
+        results.append(((summary.read, summary.stored, summary.duplicates, summary.rejected),
+                        (again.stored, again.duplicates, again.rejected), rows, rejects))
+    assert results[0] == results[1]
+    assert results[0][0] == (65, 60, 1, 4)

@@ -139,10 +139,41 @@ def test_a_german_at_a_vietnamese_desk_is_judged_under_the_unilateral_exemption(
     assert decision.permitted_until == D(2025, 4, 14)
 
 
-def test_a_nationality_no_vietnamese_regime_covers_is_refused_for_nationality(register):
+def test_a_traveller_no_vietnamese_regime_covers_gets_no_regime_not_a_refusal(register):
+    # Issue 9: a USA citizen at a Vietnamese desk: no visa-free regime; never counted under vn-kz.
     decision = register.record_entry(Document("USA", "C2", "USA", "ordinary", D(2032, 1, 1)), D(2025, 3, 1),
                                      officer="o", border_post=POST)
-    assert not decision.admitted and "nationality" in decision.reasons
+    assert decision.outcome == "no_regime" and not decision.admitted and decision.regime is None
+    assert decision.reasons == ("no_regime",) and "visa or permit" in decision.notes[0]
+    with register.engine.connect() as conn:
+        row = conn.execute(select(s.decisions)).one()
+    assert (row.outcome, row.regime, row.permitted_until) == ("no_regime", None, None)
+    status = register.status(decision.traveller_key, D(2025, 3, 2), actor="t")
+    assert status.regime is None and status.days_used is None and status.permitted_end is None
+    assert register.overstayers(D(2025, 12, 1), actor="t") == []  # no end known: never an overstayer
+
+
+def test_a_kazakh_at_a_vietnamese_desk_gets_the_regime_resolve_chooses(register):
+    from visafree.engine import Question, Stay, resolve
+
+    doc = kaz("K7")
+    on = D(2025, 3, 1)
+    decision = register.record_entry(doc, on, officer="o", border_post=POST)
+    regimes = builtin_regimes()
+    resolution = resolve(tuple(regimes.values()), Question(None, "KAZ", "VNM", on, passport=Passport("ordinary", doc.expires)))
+    assert decision.regime == resolution.chosen and resolution.chosen in resolution.applicable
+    assert decision.permitted_until == resolution.judged[0].entry_today.latest_exit
+    # Of the regimes covering a Kazakh, the one chosen gives the latest exit.
+    for judged in resolution.judged:
+        assert judged.entry_today.latest_exit <= decision.permitted_until
+    with register.engine.connect() as conn:
+        assert conn.execute(select(s.decisions.c.regime)).scalar_one() == decision.regime
+    # Judged under the regime recorded, the second stay's allowance follows the same rules.
+    register.record_exit(doc, D(2025, 3, 20), officer="o", border_post=POST)
+    again = register.record_entry(doc, D(2025, 4, 1), officer="o", border_post=POST)
+    second = resolve(tuple(regimes.values()), Question(None, "KAZ", "VNM", D(2025, 4, 1), stays=(Stay(on, D(2025, 3, 20)),),
+                                                      passport=Passport("ordinary", doc.expires)))
+    assert (again.regime, again.permitted_until) == (second.chosen, second.judged[0].entry_today.latest_exit)
 
 
 def test_overstayers_follow_extensions_and_shortenings(register):

@@ -98,6 +98,10 @@ class CurrentStay(BaseModel):
     day: int = Field(description="Day number of the stay on the reference date (entry day = 1)")
     latest_exit: dt.date | None = Field(description="The true last day the rules allow (leave by)")
     limited_by: str | None = Field(description="Reason code of the rule that sets latest_exit")
+    basis: str = Field("visa_free", description="Basis of the stay: visa_free, visa, residence_permit or long_stay_visa")
+    entry_problems: list[str] = Field(default_factory=list, description=(
+        "Reason codes that made the entry itself not visa-free (e.g. passport_validity): reported "
+        "apart, while latest_exit still follows the stay rules"))
 
 
 class Violation(BaseModel):
@@ -106,6 +110,7 @@ class Violation(BaseModel):
     code: str
     days: int
     stay: int
+    basis: str = Field("visa_free", description="Basis of the stay: visa_free, visa, residence_permit or long_stay_visa")
 
 
 class StayOut(BaseModel):
@@ -115,6 +120,7 @@ class StayOut(BaseModel):
     first_violation: dt.date | None
     violation: str | None
     overstay_days: int
+    basis: str = Field("visa_free", description="Basis of the stay: visa_free, visa, residence_permit or long_stay_visa")
 
 
 class Convention(BaseModel):
@@ -135,6 +141,9 @@ class PlannedOut(BaseModel):
     reasons: list[str]
     latest_exit: dt.date | None
     limited_by: str | None
+    basis: str = Field("visa_free", description="Basis of the stay: visa_free, visa, residence_permit or long_stay_visa")
+    visa_needed_days: int | None = Field(None, description="Days of this trip the visa-free regime cannot cover")
+    visa_needed_from: dt.date | None = Field(None, description="The first day of this trip that needs a visa")
 
 
 class EarliestEntry(BaseModel):

@@ -298,23 +298,21 @@ SELECT e.* FROM vf_ev e
 WHERE e.traveller_id IN (SELECT traveller_id FROM vf_suspects)
   AND EXISTS (SELECT 1 FROM vf_suspects u WHERE {same_key.format(s='e')})
 """, materialize=True))
-    out.append(Step("vf_dupkeys", f"""
-SELECT {KEY}, direction, day, local_time, min(event_id) AS keep_id
-FROM vf_suspect_events
-WHERE problem IS NULL
-GROUP BY {KEY}, direction, day, local_time
-HAVING count(*) > 1
-""", materialize=True))
+    # Issue 10, item 8: a duplicate is a repeat of the same direction, day and time with
+    # nothing between it and its copy in recording order; an exit, an entry and an exit on one
+    # day (a border run) are three crossings, not a copy.
     out.append(Step("vf_dedup", f"""
 SELECT e.event_id, e.traveller_id, e.nationality, e.destination, e.border_post, e.direction,
   e.is_entry, e.local_time, e.regime, e.territory, e.day,
-  CASE WHEN e.problem IS NULL AND k.keep_id IS NOT NULL AND e.event_id <> k.keep_id
+  CASE WHEN e.problem IS NULL AND e.prev_is_entry = e.is_entry AND e.prev_day = e.day
+        AND (e.prev_time = e.local_time OR (e.prev_time IS NULL AND e.local_time IS NULL))
        THEN {e("'duplicate'")} ELSE e.problem END AS problem{carried_e}
-FROM vf_suspect_events e
-LEFT JOIN vf_dupkeys k
-  ON k.regime = e.regime AND k.traveller_id = e.traveller_id AND k.territory = e.territory
- AND k.direction = e.direction AND k.day = e.day
- AND (k.local_time = e.local_time OR (k.local_time IS NULL AND e.local_time IS NULL))
+FROM (
+  SELECT v.*,
+    lag(v.is_entry) OVER w AS prev_is_entry, lag(v.day) OVER w AS prev_day, lag(v.local_time) OVER w AS prev_time
+  FROM vf_suspect_events v
+  WINDOW w AS (PARTITION BY {KEY}, problem IS NULL ORDER BY day, local_time NULLS FIRST, event_id)
+) e
 """))
     out.append(Step("vf_seq1", pairing("vf_dedup"), materialize=True))
     out.append(Step("vf_seq", f"""

@@ -300,14 +300,22 @@ def _print_answer(answer: Answer, body: dict, request: dict, w: _Words, counted:
         console.print(Panel(_timeline(answer, request, w, counted), title=w("Window"), border_style="dim"))
     if answer.planned:
         plan = Table(title=w("Planned trips"), show_lines=False)
-        for column in ("Entry", "Exit", "Basis", "Verdict", "Latest exit", "Visa needed from"):
+        # The columns a reader needs: a basis only when some trip has one other than visa-free,
+        # "visa needed from" only when some trip needs a visa.
+        show_basis = any(p.basis != "visa_free" for p in answer.planned)
+        show_needed = any(p.visa_needed_days for p in answer.planned)
+        columns = ("Entry", "Exit", *(("Basis",) if show_basis else ()), "Verdict", "Latest exit",
+                   *(("Visa needed from",) if show_needed else ()))
+        for column in columns:
             plan.add_column(w(column))
         for p in answer.planned:
             verdict = Text(w("Allowed"), style="green") if p.ok else Text(
                 w("Not allowed") + ": " + ", ".join(w(f"reason.{r}") for r in p.reasons), style="red")
             needed = (Text(w.date(p.visa_needed_from), style="yellow") if p.visa_needed_days else
                       Text("—", style="dim"))
-            plan.add_row(w.date(p.entry), w.date(p.exit), w(f"value.{p.basis}"), verdict, w.date(p.latest_exit), needed)
+            row = [w.date(p.entry), w.date(p.exit), *([w(f"value.{p.basis}")] if show_basis else []), verdict,
+                   w.date(p.latest_exit), *([needed] if show_needed else [])]
+            plan.add_row(*row)
         console.print(plan)
     console.print(Text(w("Explanation"), style="bold"))
     for item in body["explanation"]:

@@ -34,16 +34,24 @@ def install(app: typer.Typer) -> None:
 
 
 def _officer(value: str | None) -> str:
-    return value or os.environ.get("VISAFREE_OFFICER") or f"cli:{getpass.getuser()}"
+    """Who acts, checked like every other text at the boundary (issue 10: --officer over 128
+    characters gave a traceback)."""
+    from visafree.register.validate import InvalidInput, text
+
+    who = value or os.environ.get("VISAFREE_OFFICER") or f"cli:{getpass.getuser()}"
+    try:
+        return text(who, "officer")
+    except InvalidInput as exc:
+        _fail(f"--officer: {str(exc).split(': ', 1)[1]}")
 
 
-def _open():
+def _open(**options):
     try:
         from visafree.register import ConfigError, open_register
     except ModuleNotFoundError as exc:
         _fail(f"the register needs its extra: pip install 'visafree[register]' ({exc.name} is missing)")
     try:
-        return open_register()
+        return open_register(**options)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -128,12 +136,13 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
 @register_app.command()
-def init() -> None:
-    """Create or migrate the register's database and its pseudonymisation key."""
+def init(officer: Optional[str] = OFFICER) -> None:
+    """Create or migrate the register's database; on an empty register create its
+    pseudonymisation key and record the key's fingerprint (never the key)."""
     from visafree.register import RegisterConfig
     from visafree.register.db import current_revision
 
-    register = _open()
+    register = _open(init=True, actor=_officer(officer))
     config = RegisterConfig.from_env()
     url = register.engine.url.render_as_string(hide_password=True)
     console.print(f"register: {url} (schema revision {current_revision(register.engine)})")
@@ -154,7 +163,8 @@ def entry(
 ) -> None:
     """Record an entry at the desk: the engine decides admit or refuse from the register's history.
 
-    Exit code 0 when admitted, 1 when refused, 2 on bad input.
+    Exit code 0 when admitted, 1 when refused, 2 on bad input, 3 when no visa-free regime covers
+    the traveller (no_regime: a visa or permit decides, not this register).
     """
     from visafree.register import RegisterError
 
@@ -168,6 +178,8 @@ def entry(
         _fail(str(exc))
     if as_json:
         _json(decision)
+    elif decision.outcome == "no_regime":
+        console.print(f"[yellow]NO REGIME[/yellow] {decision.entry} — no visa-free regime known: check a visa or permit")
     elif decision.admitted:
         console.print(f"[green]ADMIT[/green] {decision.entry} — permitted until [bold]{decision.permitted_until}[/bold] "
                       f"(limited by {decision.limited_by}; regime {decision.regime})")
@@ -178,7 +190,7 @@ def entry(
             console.print(f"  {note}")
         console.print(f"  traveller {decision.traveller_key[:16]}…  event {decision.event_id}"
                       + ("  (already recorded: this is the stored decision)" if decision.repeated else ""))
-    raise typer.Exit(0 if decision.admitted else 1)
+    raise typer.Exit(0 if decision.admitted else 3 if decision.outcome == "no_regime" else 1)
 
 
 @register_app.command(name="exit")
@@ -399,6 +411,45 @@ def overstayers(
     for o in found:
         table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post, str(o.permitted_end),
                       str(o.days_past_end), o.basis)
+    console.print(table)
+
+
+@register_app.command("rotate-key")
+def rotate_key(
+    yes: bool = typer.Option(False, "--yes", help="Confirm: every stored pseudonym is re-keyed."),
+    officer: Optional[str] = OFFICER,
+) -> None:
+    """Replace the key: every pseudonym is re-keyed in one transaction (audited), then the key
+    file is replaced by the new key alone. Back up the new key file at once."""
+    from visafree.register import ConfigError, RegisterConfig
+    from visafree.register.keys import rotate_key as rotate
+
+    if not yes:
+        _fail("rotate-key re-keys every traveller in the register: run it again with --yes to confirm")
+    register = _open()
+    try:
+        fingerprint, count = rotate(register.engine, RegisterConfig.from_env(), os.environ, actor=_officer(officer))
+    except ConfigError as exc:
+        _fail(str(exc))
+    console.print(f"key rotated: {count} pseudonym(s) re-keyed; new key fingerprint {fingerprint[:12]}…; "
+                  f"back up {RegisterConfig.from_env().key_file} now")
+
+
+@register_app.command()
+def review(officer: Optional[str] = OFFICER, as_json: bool = JSON) -> None:
+    """Desk decisions whose basis changed later (older crossings ingested late, a correction,
+    a link), with the end the desk gave and the end the engine gives on the history now."""
+    register = _open()
+    items = register.review(actor=_officer(officer))
+    if as_json:
+        _json([dict(item.__dict__, end_changed=item.end_changed) for item in items])
+        return
+    table = Table("decision", "traveller", "entry", "desk", "desk end", "now", "end now", "crossings seen → now",
+                  title=f"Decisions to review: {len(items)}")
+    for x in items:
+        table.add_row(str(x.decision_id), x.traveller_key[:16] + "…", str(x.entry), f"{x.desk_outcome} ({x.desk_regime})",
+                      str(x.desk_end or ""), f"{x.now_outcome} ({x.now_regime})", str(x.now_end or ""),
+                      f"{x.crossings_seen} → {x.crossings_now}" + ("" if x.end_changed else " (same end)"))
     console.print(table)
 
 

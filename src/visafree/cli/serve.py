@@ -18,6 +18,14 @@ def install(app: typer.Typer) -> None:
         except ModuleNotFoundError:
             typer.echo("visafree serve needs the server extra: pip install 'visafree[server]'", err=True)
             raise typer.Exit(2)
+        try:  # issue 10: refuse to start on a missing, changed or unreadable register key
+            from visafree.register.api import preflight  # noqa: PLC0415
+        except ModuleNotFoundError:
+            preflight = None  # no register extra: nothing to guard
+        problem = preflight() if preflight is not None else None
+        if problem:
+            typer.echo(f"visafree serve: register: {problem}", err=True)
+            raise typer.Exit(2)
         typer.echo(f"visafree: serving on http://{host}:{port}/  (API docs: /docs)", err=True)
         uvicorn.run("visafree.api:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False, server_header=False)

@@ -12,17 +12,79 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
+from . import validate as v
 from .export import overstayers_csv
 from .mrz import MRZError, parse_td3
 from .service import Document, Register, RegisterError, TokenInfo
 
-router = APIRouter(prefix="/api/v1/register", tags=["register"])
+
+def error_response(status: int, code: str, message: str, field: str | None = None, headers=None) -> JSONResponse:
+    """The v1 error shape, {"error": {"code", "message", "field"}}, whatever app includes us."""
+    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status,
+                        headers=headers)
+
+
+class RegisterRoute(APIRoute):
+    """Every register endpoint: the token is checked before the body is read (401 before 422),
+    and every refusal leaves in the v1 error shape, never as a 500 and never echoing input."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request):
+            try:
+                register = request.app.dependency_overrides.get(get_register, get_register)()
+                info = register.authenticate(_bearer(request))
+            except HTTPException as exc:
+                return _from_http(exc)
+            if info is None:
+                return error_response(401, "unauthorized", "a valid bearer token is required", None,
+                                      {"WWW-Authenticate": "Bearer"})
+            request.state.register_token = info
+            if request.method in ("POST", "PUT", "PATCH") and not request.url.path.endswith("/ingest"):
+                body = await request.body()
+                if not v.json_depth_ok(body):
+                    return error_response(422, "invalid_request", f"body: nested deeper than {v.MAX_JSON_DEPTH} levels", "body")
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body", "header")]
+                field = ".".join(loc) or None
+                return error_response(422, "invalid_request", f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
+            except HTTPException as exc:
+                return _from_http(exc)
+            except (RegisterError, MRZError, v.InvalidInput) as exc:
+                return error_response(422, getattr(exc, "code", "invalid") or "invalid", str(exc), getattr(exc, "field", None))
+            except Exception as exc:  # noqa: BLE001 - the last guard: a database refusal is not a 500
+                from sqlalchemy.exc import DBAPIError
+
+                if isinstance(exc, DBAPIError):
+                    return error_response(409, "conflict", "the register refused this record; try again", None)
+                raise
+
+        return guarded
+
+
+def _from_http(exc: HTTPException) -> JSONResponse:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return error_response(exc.status_code, detail.get("code", "invalid"), detail.get("message") or detail.get("error", ""),
+                              detail.get("field"), getattr(exc, "headers", None))
+    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 503: "register_unavailable"}
+    return error_response(exc.status_code, codes.get(exc.status_code, "invalid_request"), str(detail), None,
+                          getattr(exc, "headers", None))
+
+
+router = APIRouter(prefix="/api/v1/register", tags=["register"], route_class=RegisterRoute)
 
 _registers: dict[tuple, Register] = {}
 _registers_lock = threading.Lock()
@@ -35,12 +97,53 @@ def get_register() -> Register:
     from . import open_register
     from .config import RegisterConfig
 
+    from .config import ConfigError
+
     config = RegisterConfig.from_env()
     cache_key = (config.database_url, str(config.key_file), os.environ.get("VISAFREE_REGISTER_COUNTRY"))
     with _registers_lock:
         if cache_key not in _registers:
-            _registers[cache_key] = open_register()
+            try:
+                _registers[cache_key] = open_register()
+            except ConfigError as exc:
+                raise HTTPException(503, {"code": "register_unavailable", "message": str(exc), "field": None}) from None
         return _registers[cache_key]
+
+
+def configured() -> bool:
+    """Is a register set up here (a database URL given, or the default SQLite file present)?"""
+    import os
+
+    from .config import DEFAULT_SQLITE
+
+    return bool(os.environ.get("VISAFREE_DATABASE_URL")) or DEFAULT_SQLITE.exists()
+
+
+def preflight() -> str | None:
+    """For `visafree serve` before it listens: the message that stops it, or None."""
+    if not configured():
+        return None
+    try:
+        get_register()
+    except HTTPException as exc:
+        return exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
+    return None
+
+
+@router.on_event("startup")
+def refuse_to_start_on_a_wrong_key() -> None:
+    """The server refuses to start on a missing, changed or unreadable key (issue 10), with the
+    message naming the fix, instead of answering every register request with an error."""
+    if not configured():
+        return  # no register here: its endpoints answer 503 until `visafree register init`
+    import logging
+
+    try:
+        get_register()
+    except HTTPException as exc:
+        message = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
+        logging.getLogger("visafree.register").error("register: %s", message)
+        raise SystemExit(f"visafree register: {message}") from None
 
 
 def _bearer(request: Request) -> str | None:
@@ -51,7 +154,7 @@ def _bearer(request: Request) -> str | None:
 
 def require(*roles: str):
     def dependency(request: Request, register: Register = Depends(get_register)) -> TokenInfo:
-        info = register.authenticate(_bearer(request))
+        info = getattr(request.state, "register_token", None) or register.authenticate(_bearer(request))
         if info is None:
             raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
         if info.role not in roles:
@@ -67,15 +170,16 @@ def _actor(info: TokenInfo) -> str:
 
 def _bad(exc: Exception) -> HTTPException:
     field = getattr(exc, "field", None)
-    return HTTPException(422, {"error": str(exc), "field": field, "code": getattr(exc, "code", "invalid")})
+    return HTTPException(422, {"message": str(exc), "field": field, "code": getattr(exc, "code", "invalid")})
 
 
 class PassportIn(BaseModel):
-    mrz: list[str] | None = Field(None, description="The two MRZ lines of a TD3 passport", min_length=2, max_length=2)
-    issuing_state: str | None = None
-    document_number: str | None = None
-    nationality: str | None = None
-    passport_type: str = "ordinary"
+    mrz: list[Annotated[str, Field(max_length=60)]] | None = Field(
+        None, description="The two MRZ lines of a TD3 passport", min_length=2, max_length=2)
+    issuing_state: str | None = Field(None, max_length=3)
+    document_number: str | None = Field(None, max_length=20)
+    nationality: str | None = Field(None, max_length=3)
+    passport_type: str = Field("ordinary", max_length=16)
     expires: dt.date | None = None
 
     def document(self, today: dt.date) -> Document:
@@ -86,7 +190,8 @@ class PassportIn(BaseModel):
                 raise _bad(exc) from None
             return Document(p.issuing_state, p.document_number, p.nationality, p.passport_type, p.expires)
         if not (self.issuing_state and self.document_number):
-            raise HTTPException(422, {"error": "passport: give mrz, or issuing_state and document_number", "field": "passport"})
+            raise HTTPException(422, {"message": "passport: give mrz, or issuing_state and document_number", "field": "passport",
+                                      "code": "missing"})
         return Document(self.issuing_state, self.document_number, self.nationality or self.issuing_state,
                         self.passport_type, self.expires)
 
@@ -100,7 +205,7 @@ class CrossingIn(BaseModel):
     time: dt.time | None = None
     border_post: str = Field(..., max_length=64)
     event_id: str | None = Field(None, max_length=128)
-    refuse_basis: str | None = Field(None, description="Entry only: the officer refuses under R6, citing this basis")
+    refuse_basis: str | None = Field(None, max_length=1000, description="Entry only: the officer refuses under R6, citing this basis")
 
 
 class TravellerIn(BaseModel):
@@ -112,25 +217,25 @@ class TravellerIn(BaseModel):
 class StayChangeIn(TravellerIn):
     kind: Literal["extension", "shortening"]
     new_end: dt.date
-    legal_basis: str = Field(..., min_length=1)
+    legal_basis: str = Field(..., min_length=1, max_length=1000)
 
 
 class LinkIn(BaseModel):
     traveller_key: str = Field(..., pattern="^[0-9a-f]{64}$")
     linked_key: str = Field(..., pattern="^[0-9a-f]{64}$")
-    reason: str = Field(..., min_length=1)
+    reason: str = Field(..., min_length=1, max_length=1000)
 
 
 class TokenIn(BaseModel):
     role: Literal["officer", "auditor", "admin"]
-    label: str = Field(..., min_length=1, max_length=128)
+    label: str = Field(..., min_length=1, max_length=64)
 
 
 def _key(register: Register, body: TravellerIn) -> str:
     if body.traveller_key:
         return body.traveller_key
     if body.passport is None:
-        raise HTTPException(422, {"error": "give passport or traveller_key", "field": "passport"})
+        raise HTTPException(422, {"message": "give passport or traveller_key", "field": "passport", "code": "missing"})
     try:
         return register.key_of(body.passport.document(register.local_today()))
     except (RegisterError, ValueError) as exc:
@@ -148,7 +253,7 @@ def record_entry(body: CrossingIn, register: Register = Depends(get_register), w
         raise _bad(exc) from None
     return {
         "event_id": decision.event_id, "traveller_key": decision.traveller_key, "entry": decision.entry,
-        "decision": "admit" if decision.admitted else "refuse", "reasons": list(decision.reasons),
+        "decision": decision.outcome, "reasons": list(decision.reasons),
         "permitted_until": decision.permitted_until, "limited_by": decision.limited_by, "regime": decision.regime,
         "notes": list(decision.notes), "repeated": decision.repeated,
     }
@@ -229,7 +334,7 @@ async def ingest_log(request: Request, format: Literal["csv", "jsonl", "parquet"
         try:
             summary = await run_in_threadpool(ingest, register, path, fmt=format, recorded_by=f"ingest:{_actor(who)}")
         except IngestError as exc:
-            raise HTTPException(422, {"error": str(exc).replace(str(path), "body"), "field": "body"}) from None
+            raise HTTPException(422, {"message": str(exc).replace(str(path), "body"), "field": "body", "code": "invalid_file"}) from None
         with open(summary.rejects_file, encoding="utf-8") as handle:
             rejects = list(csv.DictReader(handle))
     return {"read": summary.read, "stored": summary.stored, "duplicates": summary.duplicates,
@@ -237,7 +342,7 @@ async def ingest_log(request: Request, format: Literal["csv", "jsonl", "parquet"
 
 
 @router.get("/audit")
-def audit_log(traveller_key: str | None = None, limit: int = Query(100, ge=1, le=10_000),
+def audit_log(traveller_key: str | None = Query(None, pattern="^[0-9a-f]{64}$"), limit: int = Query(100, ge=1, le=10_000),
               register: Register = Depends(get_register), who: TokenInfo = Depends(require("auditor"))):
     return register.audit_entries(traveller_key=traveller_key, limit=limit)
 
@@ -253,9 +358,11 @@ def list_tokens(register: Register = Depends(get_register), who: TokenInfo = Dep
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: int, register: Register = Depends(get_register), who: TokenInfo = Depends(require("admin"))):
+def revoke_token(token_id: int = Path(..., ge=1, le=2**63 - 1), register: Register = Depends(get_register), who: TokenInfo = Depends(require("admin"))):
     try:
         register.revoke_token(token_id, revoked_by=_actor(who))
     except RegisterError as exc:
-        raise HTTPException(404, str(exc)) from None
+        if exc.code == "not_found":
+            raise HTTPException(404, {"message": str(exc), "field": "token_id", "code": "not_found"}) from None
+        raise _bad(exc) from None
     return {"revoked": token_id}

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -26,6 +28,78 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class KeyMaterial:
+    """The pseudonymisation secret: `inner` keys HMAC-SHA256 over the document; `outer`, after
+    a rotation, keys a permutation of that digest (a 4-round Feistel network of HMAC-SHA256, a
+    pseudo-random permutation). The permutation can be undone with its key, so a rotation can
+    re-key every stored pseudonym without the document numbers (which are stored nowhere) and
+    the key file then holds only the new secret: the old outer key is gone from it."""
+
+    inner: bytes
+    outer: bytes | None = None
+    source: str = ""
+
+    def __repr__(self) -> str:  # a key never reaches a log
+        return f"KeyMaterial(<hidden>, source={self.source!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        """What the register stores to recognise its key; the key cannot be derived from it."""
+        return hmac.new(self.inner + b"\x00" + (self.outer or b""), b"visafree-register-key-fingerprint",
+                        hashlib.sha256).hexdigest()
+
+    def text(self) -> str:
+        return self.inner.decode() + (":" + self.outer.hex() if self.outer else "")
+
+    def pseudonym(self, message: bytes) -> str:
+        digest = hmac.new(self.inner, message, hashlib.sha256).digest()
+        return (permute(self.outer, digest) if self.outer else digest).hex()
+
+    def rekey(self, new: "KeyMaterial", pseudonym: str) -> str:
+        """The pseudonym under `new` of the document whose pseudonym under this key is given."""
+        if self.inner != new.inner:
+            raise ValueError("a rotation keeps the inner secret")
+        digest = bytes.fromhex(pseudonym)
+        if self.outer:
+            digest = unpermute(self.outer, digest)
+        return (permute(new.outer, digest) if new.outer else digest).hex()
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> "KeyMaterial":
+        inner, _, outer = text.strip().partition(":")
+        if len(inner) < MIN_KEY_CHARS:
+            raise ConfigError(f"{source}: the key holds {len(inner)} characters, expected at least {MIN_KEY_CHARS}; "
+                              "restore the key file from your backup")
+        if outer:
+            try:
+                outer_bytes = bytes.fromhex(outer)
+            except ValueError:
+                outer_bytes = b""
+            if len(outer_bytes) != 32:
+                raise ConfigError(f"{source}: the key's rotation part is damaged; restore the key file from your backup")
+            return cls(inner.encode(), outer_bytes, source)
+        return cls(inner.encode(), None, source)
+
+
+def _round(key: bytes, number: int, half: bytes) -> bytes:
+    return hmac.new(key, bytes([number]) + half, hashlib.sha256).digest()[:16]
+
+
+def permute(key: bytes, block: bytes) -> bytes:
+    left, right = block[:16], block[16:]
+    for number in range(4):
+        left, right = right, bytes(a ^ b for a, b in zip(left, _round(key, number, right)))
+    return left + right
+
+
+def unpermute(key: bytes, block: bytes) -> bytes:
+    left, right = block[:16], block[16:]
+    for number in reversed(range(4)):
+        left, right = bytes(a ^ b for a, b in zip(right, _round(key, number, left))), left
+    return left + right
+
+
+@dataclass(frozen=True)
 class RegisterConfig:
     database_url: str
     key_file: Path | None  # None when the key comes from VISAFREE_REGISTER_KEY
@@ -41,14 +115,14 @@ class RegisterConfig:
         key_file = env.get("VISAFREE_KEY_FILE")
         return cls(url, Path(key_file) if key_file else default_key_file(url), False)
 
-    def load_key(self, env: Mapping[str, str] | None = None) -> bytes:
+    def load_key(self, env: Mapping[str, str] | None = None, *, create: bool = False) -> KeyMaterial:
+        """The key, or ConfigError naming the fix. Only `create` (init on an empty register)
+        makes a new key file; every other command refuses a missing one (issue 10: a deleted
+        file silently became a new key, and every traveller a new person)."""
         env = os.environ if env is None else env
         if self.key_from_env:
-            key = env["VISAFREE_REGISTER_KEY"]
-            if len(key) < MIN_KEY_CHARS:
-                raise ConfigError(f"VISAFREE_REGISTER_KEY: {len(key)} characters; use at least {MIN_KEY_CHARS} random characters")
-            return key.encode()
-        return load_or_create_key_file(self.key_file)
+            return KeyMaterial.parse(env["VISAFREE_REGISTER_KEY"], "VISAFREE_REGISTER_KEY")
+        return read_key_file(self.key_file, create=create)
 
 
 def normalise_url(url: str) -> str:
@@ -71,22 +145,53 @@ def default_key_file(url: str) -> Path:
     return (path.parent if path else Path("var")) / "register.key"
 
 
-def load_or_create_key_file(path: Path) -> bytes:
-    path = Path(path)
+def write_new_key_file(path: Path, material: KeyMaterial) -> None:
+    """Write a key file that must not exist yet, owner-only from its first byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(material.text() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_key_file(path: Path, *, create: bool = False) -> KeyMaterial:
+    path = Path(path)
+    if create:
+        try:
+            # O_EXCL: two processes starting at once must not each write their own key.
+            write_new_key_file(path, KeyMaterial(secrets.token_hex(32).encode()))
+        except FileExistsError:
+            pass
     try:
-        # O_EXCL: two processes starting at once must not each write their own key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-    mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no key file. If this register is new, run `visafree register init`; "
+                          "if it holds data, restore the key file from your backup (a new key would make "
+                          "every traveller a stranger)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot reach the key file ({exc.strerror}); check the path and its permissions") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path} is a directory, not a key file: point VISAFREE_KEY_FILE at the key file itself, "
+                          "or put the key file from your backup in its place")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path} is not a regular file: point VISAFREE_KEY_FILE at the key file")
+    mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise ConfigError(f"{path}: key file is readable by others (mode {mode:04o}); run chmod 600 {path}")
-    key = path.read_text().strip()
-    if len(key) < MIN_KEY_CHARS:
-        # A racing creator may not have written yet; a short key is never used.
-        raise ConfigError(f"{path}: key file holds {len(key)} characters, expected at least {MIN_KEY_CHARS}")
-    return key.encode()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the key file ({exc.strerror}); run the register as the key file's "
+                          "owner, or fix its permissions (chmod 600)") from None
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: this is not a register key file (it is not plain text); restore the key file "
+                          "from your backup") from None
+    return KeyMaterial.parse(text, str(path))
+
+
+def load_or_create_key_file(path: Path) -> bytes:
+    """Kept for callers that want the raw inner secret of a (possibly new) key file."""
+    return read_key_file(path, create=True).inner

@@ -32,7 +32,10 @@ KNOWN_CODES = ISO_3166_ALPHA3 | ICAO_EXTRA
 
 def country_code(value: str, field: str) -> str:
     """The code normalised (MRZ filler '<' removed, upper case), or ValueError naming the field."""
-    code = (value or "").strip().replace("<", "").upper()
+    code = (value or "").strip().replace("<", "").upper() if isinstance(value, str) else ""
     if code not in KNOWN_CODES:
-        raise ValueError(f"{field}: unknown country code {value!r} (ISO 3166-1 alpha-3 or ICAO 9303 code expected)")
+        # The value is echoed only when it is a short code of plain letters: never a long or
+        # odd string, which may be something else (a name, a number) put in the wrong column.
+        shown = f" {value!r}" if isinstance(value, str) and 1 <= len(value) <= 4 and value.isascii() and value.isalnum() else ""
+        raise ValueError(f"{field}: unknown country code{shown} (ISO 3166-1 alpha-3 or ICAO 9303 code expected)")
     return code

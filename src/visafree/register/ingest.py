@@ -19,21 +19,32 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from . import schema as s
 from .countries import country_code
-from .service import PASSPORT_TYPES, TIME_ZONES, Register
+from . import validate as v
+from .db import write_transaction
+from .service import PASSPORT_TYPES, Register
+from .zones import zone_for
 from .timeline import pair
 
 REQUIRED = ("event_id", "issuing_state", "document_number", "nationality", "direction", "time", "border_post")
 OPTIONAL = ("passport_type", "passport_expires", "destination")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:#/@+-]{0,127}")
+
+
+def _plausible_event_id(value: str) -> bool:
+    return _EVENT_ID.fullmatch(value) is not None
 
 
 class IngestError(RuntimeError):
@@ -82,7 +93,10 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]]:
             header_text = header_raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise IngestError(f"{path}: line 1 (header) is not UTF-8 text; convert the file to UTF-8") from None
-        header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        try:
+            header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        except csv.Error:
+            raise IngestError(f"{path}: line 1 (header) is not a CSV header") from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise IngestError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
@@ -96,10 +110,18 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]]:
             except UnicodeDecodeError as exc:
                 yield line, {}, f"encoding: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not UTF-8", len(raw)
                 continue
-            values = next(csv.reader([text]), [])
+            try:
+                values = next(csv.reader([text]), [])
+            except csv.Error:  # e.g. a field over csv's limit of 131,072 characters
+                yield line, {}, f"fields: a field is longer than {v.MAX_CSV_FIELD} characters or the line is not CSV", len(raw)
+                continue
+            if any(len(value) > v.MAX_CSV_FIELD for value in values):
+                yield line, {}, f"fields: a field is longer than {v.MAX_CSV_FIELD} characters", len(raw)
+                continue
             if len(values) != len(header):
                 hint = " (truncated line?)" if not raw.endswith(b"\n") or len(values) < len(header) else ""
-                yield line, {"event_id": values[0] if values else ""}, f"fields: {len(values)} fields, the header has {len(header)}{hint}", len(raw)
+                # No column can be trusted in a row of the wrong length (the first may be a document number).
+                yield line, {}, f"fields: {len(values)} fields, the header has {len(header)}{hint}", len(raw)
                 continue
             yield line, dict(zip(header, values)), None, len(raw)
 
@@ -115,11 +137,17 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None, int]
             except UnicodeDecodeError as exc:
                 yield line, {}, f"encoding: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not UTF-8", len(raw)
                 continue
+            if (raw.count(b"[") + raw.count(b"{") > v.MAX_JSON_DEPTH) and not v.json_depth_ok(raw):
+                yield line, {}, f"json: nested deeper than {v.MAX_JSON_DEPTH} levels", len(raw)
+                continue
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
                 truncated = " (truncated line?)" if not raw.endswith(b"\n") else ""
                 yield line, {}, f"json: {exc.msg} at column {exc.colno}{truncated}", len(raw)
+                continue
+            except (ValueError, RecursionError):  # a number of thousands of digits, say
+                yield line, {}, "json: a value the register cannot read (a number too long?)", len(raw)
                 continue
             if not isinstance(value, dict):
                 yield line, {}, f"json: a line must hold an object, not {type(value).__name__}", len(raw)
@@ -160,16 +188,22 @@ def parquet_rows(path: Path) -> int:
 # -- one row --------------------------------------------------------------------------------
 
 
-def _text(row: dict, name: str, required: bool = True) -> str:
+def _text(row: dict, name: str, required: bool = True, limit: int | None = None) -> str:
     value = row.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise RowError(name, "missing")
         return ""
-    return str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RowError(name, f"must be text, not {type(value).__name__}")
+    value = str(value)
+    try:
+        return v.text(value, name, limit=limit or v.LIMITS.get(name, 64))
+    except v.InvalidInput as exc:
+        raise RowError(name, str(exc).split(": ", 1)[1]) from None
 
 
-def _local(register: Register, value, destination: str) -> tuple[dt.date, dt.time | None]:
+def _local(register: Register, value, destination: str, border_post: str = "") -> tuple[dt.date, dt.time | None]:
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, dt.date):
@@ -183,51 +217,108 @@ def _local(register: Register, value, destination: str) -> tuple[dt.date, dt.tim
         except ValueError:
             raise RowError("time", f"{text!r} is not a real ISO 8601 date or date-time") from None
     if moment.tzinfo is not None:
-        zone = TIME_ZONES.get(destination)
+        # The post's own zone where it has one (data/border_posts.toml), else the country's.
+        zone = zone_for(destination, border_post)
         if zone is None:
-            raise RowError("time", f"has an offset but no time zone is known for {destination}; give the local time")
-        moment = moment.astimezone(ZoneInfo(zone))
+            raise RowError("time", f"has an offset but {destination} has several time zones and the post's is not "
+                                   "known; give the local time")
+        moment = moment.astimezone(zone)
     return moment.date(), moment.time().replace(tzinfo=None)
 
 
-def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys: dict | None = None) -> dict:
-    """The row as a crossings record, or RowError naming the field. Never echoes the document number.
-
-    `latest` is the last date accepted (today + tolerance), `keys` a cache of pseudonyms: both
-    are per-run constants that a million-row ingest should not recompute for every row.
-    """
-    event_id = _text(row, "event_id")
-    if len(event_id) > 128:
-        raise RowError("event_id", "longer than 128 characters")
+def _field(row: dict, name: str, memo: dict | None, parse):
+    """`parse(row)` for a column whose values repeat (a country, a post, a direction): each
+    distinct raw value is checked once per run, its answer (or its refusal) remembered."""
+    if memo is None:
+        return parse(row)
+    raw = row.get(name)
     try:
-        issuing = country_code(_text(row, "issuing_state"), "issuing_state")
-        nationality = country_code(_text(row, "nationality"), "nationality")
-        destination = country_code(_text(row, "destination", False) or register.destination, "destination")
-    except ValueError as exc:
-        field, message = str(exc).split(": ", 1)
-        raise RowError(field, message) from None
-    number = _text(row, "document_number").replace("<", "").upper()
-    if not (1 <= len(number) <= 20 and number.isascii() and number.isalnum()):
-        raise RowError("document_number", "must be 1 to 20 letters and digits")
+        cache_key = (name, raw)
+        hit = memo.get(cache_key)
+    except TypeError:  # an unhashable value (a list from JSON): no caching
+        return parse(row)
+    if hit is None:
+        try:
+            hit = (True, parse(row))
+        except RowError as exc:
+            hit = (False, exc)
+        if len(memo) < 100_000:
+            memo[cache_key] = hit
+    if hit[0]:
+        return hit[1]
+    raise RowError(hit[1].field, str(hit[1]).split(": ", 1)[1])
+
+
+def _country(name: str, default: str | None = None):
+    def parse(row):
+        value = _text(row, name, default is None) or default
+        try:
+            return country_code(value, name)
+        except ValueError as exc:
+            raise RowError(name, str(exc).split(": ", 1)[1]) from None
+    return parse
+
+
+def _direction(row) -> str:
     direction = _text(row, "direction").lower()
     if direction not in ("entry", "exit"):
         raise RowError("direction", f"{direction!r} is not entry or exit")
+    return direction
+
+
+def _passport_type(row) -> str:
     passport_type = (_text(row, "passport_type", False) or "ordinary").lower()
     if passport_type not in PASSPORT_TYPES:
         raise RowError("passport_type", f"{passport_type!r} is not one of {', '.join(PASSPORT_TYPES)}")
+    return passport_type
+
+
+def _expires(row):
     expires = row.get("passport_expires")
+    if isinstance(expires, dt.datetime):
+        return expires.date()
     if expires not in (None, "") and not isinstance(expires, dt.date):
+        text = _text(row, "passport_expires", limit=10)
         try:
-            expires = dt.date.fromisoformat(str(expires).strip())
+            return dt.date.fromisoformat(text)
         except ValueError:
-            raise RowError("passport_expires", f"{expires!r} is not a real date (YYYY-MM-DD)") from None
-    local_date, local_time = _local(register, row.get("time") if row.get("time") not in (None, "") else _text(row, "time"), destination)
+            raise RowError("passport_expires", f"{text!r} is not a real date (YYYY-MM-DD)") from None
+    return expires or None
+
+
+def _post(row) -> str:
+    return _text(row, "border_post")
+
+
+_ISSUING, _NATIONALITY = _country("issuing_state"), _country("nationality")
+
+
+def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys: dict | None = None,
+              memo: dict | None = None) -> dict:
+    """The row as a crossings record, or RowError naming the field. Never echoes the document number.
+
+    `latest` is the last date accepted (today + tolerance), `keys` a cache of pseudonyms and
+    `memo` of checked repeating values: per-run constants that a million-row ingest should not
+    recompute for every row.
+    """
+    event_id = _text(row, "event_id")
+    issuing = _field(row, "issuing_state", memo, _ISSUING)
+    nationality = _field(row, "nationality", memo, _NATIONALITY)
+    destination = _field(row, "destination", memo, _country("destination", register.destination))
+    number = _text(row, "document_number").replace("<", "").upper()
+    if not (1 <= len(number) <= 20 and number.isascii() and number.isalnum()):
+        raise RowError("document_number", "must be 1 to 20 letters and digits")
+    direction = _field(row, "direction", memo, _direction)
+    passport_type = _field(row, "passport_type", memo, _passport_type)
+    expires = _field(row, "passport_expires", memo, _expires)
+    border_post = _field(row, "border_post", memo, _post)
+    moment = row.get("time")
+    if not isinstance(moment, (dt.date, dt.datetime)):
+        moment = _text(row, "time", limit=40)
+    local_date, local_time = _local(register, moment, destination, border_post)
     latest = latest or register.local_today() + register.future_tolerance
     if local_date > latest:
         raise RowError("time", f"{local_date} is in the future (latest accepted {latest})")
-    border_post = _text(row, "border_post")
-    if len(border_post) > 64:
-        raise RowError("border_post", "longer than 64 characters")
     if keys is None:
         key = register.traveller_key(issuing, number)
     else:
@@ -236,7 +327,7 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
             key = keys[(issuing, number)] = register.traveller_key(issuing, number)
     return dict(
         event_id=event_id, traveller_key=key, issuing_state=issuing,
-        nationality=nationality, passport_type=passport_type, passport_expires=expires or None,
+        nationality=nationality, passport_type=passport_type, passport_expires=expires,
         direction=direction, destination=destination, border_post=border_post, local_date=local_date,
         local_time=local_time, source="ingest", withdraws=False,
     )
@@ -244,11 +335,21 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
 
 # -- the run --------------------------------------------------------------------------------
 
+#: What a crossing is: two rows with one event_id and these equal are the same event (a
+#: duplicate); any difference is a conflict, rejected, never silently dropped (issue 10).
+CONTENT = ("traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires", "direction",
+           "destination", "border_post", "local_date", "local_time")
+EVENT_ID_CONFLICT = "event_id_conflict"
+
 
 def ingest(
     register: Register, path: str | Path, *, fmt: str | None = None, rejects: str | Path | None = None,
     chunk_size: int = 2000, progress: bool = False, recorded_by: str = "ingest", report_unpaired: bool = True,
 ) -> Summary:
+    """Ingest a crossing log. The file is read and every row checked first; then the rows are
+    stored traveller by traveller, all of one traveller's rows in the same transaction (with
+    that traveller's lock, the one the desk takes), so a desk never decides on half of the
+    history this file brings. A transaction holds whole travellers, about `chunk_size` rows."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
@@ -256,22 +357,28 @@ def ingest(
     reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[kind]
     rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
     summary = Summary(str(path), rejects_file=str(rejects_path))
-    touched: set[str] = set()
     total = parquet_rows(path) if kind == "parquet" else path.stat().st_size
 
-    with open(rejects_path, "w", newline="", encoding="utf-8") as rejects_handle, _progress(progress, path, total) as advance:
+    with _open_rejects(rejects_path) as rejects_handle, _progress(progress, path, total) as advance:
         rejects_writer = csv.writer(rejects_handle)
         rejects_writer.writerow(["line", "event_id", "field", "reason"])
-        chunk: list[tuple[int, dict]] = []
         recorded_at = register.clock()
         latest = register.local_today() + register.future_tolerance
+        fast = None
+        if kind == "parquet" and register.engine.dialect.name == "postgresql":
+            fast, rows = _parquet_split(register, path, latest)
+            if fast is not None:
+                summary.read += fast.num_rows
+                advance(fast.num_rows)
+                reader = lambda _path: rows  # noqa: E731 - the rows the vectorised checks left
         keys: dict = {}
+        memo: dict = {}
+        by_event: dict[str, tuple] = {}  # event_id -> (line, record) of its first row in this file
+        by_traveller: dict[str, list[tuple[int, tuple]]] = {}
 
-        def flush():
-            stored, duplicates = _store(register, chunk, recorded_by, recorded_at)
-            summary.stored += stored
-            summary.duplicates += duplicates
-            chunk.clear()
+        def reject(line, event_id, field_name, reason):
+            summary.rejected += 1
+            rejects_writer.writerow([line, event_id, field_name, reason])
 
         for line, row, error, consumed in reader(path):
             advance(consumed)
@@ -280,86 +387,221 @@ def ingest(
             summary.read += 1
             if error is None:
                 try:
-                    record = parse_row(register, row, latest, keys)
+                    record = parse_row(register, row, latest, keys, memo)
                 except RowError as exc:
                     error = str(exc)
                 else:
-                    chunk.append((line, record))
-                    touched.add(record["traveller_key"])
-                    if len(chunk) >= chunk_size:
-                        flush()
+                    values = tuple(record.get(c) for c in COLUMNS[:-2]) + (recorded_by, recorded_at)
+                    first = by_event.get(record["event_id"])
+                    if first is None:
+                        by_event[record["event_id"]] = (line, values)
+                        by_traveller.setdefault(record["traveller_key"], []).append((line, values))
+                    elif _content(first[1]) == _content(values):
+                        summary.duplicates += 1  # the same event twice in one file
+                    else:
+                        reject(line, record["event_id"], "event_id",
+                               f"event_id: {EVENT_ID_CONFLICT}: line {first[0]} has the same event_id with other content")
                     continue
-            summary.rejected += 1
             field_name = error.split(":", 1)[0]
-            rejects_writer.writerow([line, _safe_event_id(row), field_name, error])
+            reject(line, _safe_event_id(row, field_name), field_name, error)
+        by_event.clear()
+
+        chunk: list[tuple[int, tuple]] = []
+        chunk_keys: list[str] = []
+
+        def flush():
+            stored, duplicates, conflicts = _store(register, chunk_keys, chunk)
+            summary.stored += stored
+            summary.duplicates += duplicates
+            for line, event_id in conflicts:
+                reject(line, event_id, "event_id",
+                       f"event_id: {EVENT_ID_CONFLICT}: the register holds this event_id with other content")
+            chunk.clear()
+            chunk_keys.clear()
+
+        if fast is not None:
+            from .fastpath import chunks
+
+            for piece, piece_keys in chunks(fast, chunk_size):
+                stored, duplicates, conflicts = _store_fast(register, piece_keys, piece, recorded_by, recorded_at)
+                summary.stored += stored
+                summary.duplicates += duplicates
+                for line, event_id in conflicts:
+                    reject(line, event_id, "event_id",
+                           f"event_id: {EVENT_ID_CONFLICT}: the register holds this event_id with other content")
+                by_traveller.update({k: [] for k in piece_keys})  # for the unpaired report
+
+        # Sorted keys: each transaction takes its locks in the global order, like the desk.
+        for key in sorted(by_traveller):
+            chunk.extend(by_traveller[key])
+            chunk_keys.append(key)
+            if len(chunk) >= chunk_size:
+                flush()
         if chunk:
             flush()
     if report_unpaired:
-        summary.unpaired = _unpaired(register, touched)
+        summary.unpaired = _unpaired(register, set(by_traveller))
     return summary
 
 
-def _safe_event_id(row: dict | None) -> str:
+def _parquet_split(register: Register, path: Path, latest: dt.date):
+    """(rows stored column by column, an iterator of the other rows for the row path)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .fastpath import split
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise IngestError(f"{path}: not a complete Parquet file (truncated or another format?): {exc}") from None
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise IngestError(f"{path}: the file lacks the column(s) {', '.join(missing)}")
+    try:
+        fast, slow = split(register, table, latest)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None, None  # a type the kernels do not take: the row path reads the whole file
+    if fast is None:
+        return None, None
+
+    def rows():
+        for index, row in zip(slow, table.take(slow).to_pylist() if slow else []):
+            yield index + 1, row, None, 1
+
+    return fast, rows()
+
+
+def _store_fast(register: Register, keys: list[str], piece, recorded_by: str, recorded_at) -> tuple[int, int, list]:
+    """A slice of whole travellers, checked column by column: COPY as CSV text into the scratch
+    table, one set-based INSERT; what was there already is told apart in SQL."""
+    from .fastpath import copy_text
+
+    names = ", ".join(COLUMNS)
+    data = copy_text(piece, recorded_by, recorded_at)
+    with write_transaction(register.engine, tuple(keys)) as conn:
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            # Emptied at each commit by PostgreSQL itself (no dead rows piling up chunk after chunk).
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
+                           f"SELECT {names} FROM crossings WITH NO DATA")
+            with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(data)
+            cursor.execute(f"INSERT INTO crossings ({names}) SELECT {names} FROM ingest_chunk "
+                           "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+            stored = {r[0] for r in cursor.fetchall()}
+            if len(stored) == piece.num_rows:
+                return len(stored), 0, []
+            same = ", ".join(f"c.{c}" for c in CONTENT)
+            other = ", ".join(f"s.{c}" for c in CONTENT)
+            cursor.execute(f"SELECT s.event_id, ({same}) IS NOT DISTINCT FROM ({other}) FROM ingest_chunk s "
+                           "JOIN crossings c USING (event_id)")
+            existing = {r[0]: r[1] for r in cursor.fetchall() if r[0] not in stored}
+    lines = dict(zip(piece["event_id"].to_pylist(), piece["line"].to_pylist()))
+    duplicates = sum(1 for same_content in existing.values() if same_content)
+    conflicts = [(lines[e], e) for e, same_content in existing.items() if not same_content]
+    return len(stored), duplicates, conflicts
+
+
+def _content(values: tuple) -> tuple:
+    return tuple(values[i] for i in _CONTENT_INDEX)
+
+
+def _open_rejects(path: Path):
+    """The rejects file, owner-only from its first byte (issue 10: it was 0644)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+
+
+def _safe_event_id(row: dict | None, field_name: str = "") -> str:
+    """The event id for the rejects file, or nothing when it cannot be trusted to be one: a
+    short or shifted row may carry another column (a document number) in its place."""
+    if field_name in ("fields", "encoding", "json", "event_id"):
+        return ""
     value = (row or {}).get("event_id")
-    return str(value)[:128] if value is not None else ""
+    if not isinstance(value, str):
+        return ""
+    number = (row or {}).get("document_number")
+    if isinstance(number, str) and number.strip() and number.replace("<", "").strip().upper() in value.upper():
+        return ""  # the event id holds the document number: never written out
+    return value[:128] if _plausible_event_id(value) else ""
 
 
 COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires",
            "direction", "destination", "border_post", "local_date", "local_time", "source", "withdraws",
            "recorded_by", "recorded_at")
+_CONTENT_INDEX = tuple(COLUMNS.index(c) for c in CONTENT)
 
 
-def _store(register: Register, chunk: list[tuple[int, dict]], recorded_by: str, recorded_at) -> tuple[int, int]:
-    """One transaction for the chunk; returns (stored, duplicates).
-
-    Only a conflict on event_id is skipped (never INSERT OR IGNORE, which would also hide a
-    broken constraint), and the count of rows actually inserted is the database's own.
-    """
-    seen: set[str] = set()
-    unique = []
-    for _line, record in chunk:
-        if record["event_id"] in seen:
-            continue  # the same event twice in one file
-        seen.add(record["event_id"])
-        unique.append(tuple({**record, "recorded_by": recorded_by, "recorded_at": recorded_at}[c] for c in COLUMNS))
-    if not unique:
-        return 0, len(chunk)
-    with register.engine.begin() as conn:
+def _store(register: Register, keys: list[str], chunk: list[tuple[int, tuple]]) -> tuple[int, int, list[tuple[int, str]]]:
+    """One transaction for whole travellers, holding their locks; returns (stored, duplicates,
+    conflicts as (line, event_id)). Only a conflict on event_id is skipped (never INSERT OR
+    IGNORE, which would also hide a broken constraint), and what is stored is the database's word."""
+    with write_transaction(register.engine, tuple(keys)) as conn:
         raw = conn.connection.dbapi_connection
         if conn.dialect.name == "postgresql":
-            stored = _store_postgresql(raw, unique)
+            return _store_postgresql(raw, chunk)
+        return _store_sqlite(conn, raw, chunk)
+
+
+def _classify(chunk, stored_ids: set[str], existing: dict[str, tuple]) -> tuple[int, int, list[tuple[int, str]]]:
+    duplicates, conflicts = 0, []
+    for line, values in chunk:
+        event_id = values[0]
+        if event_id in stored_ids:
+            continue
+        other = existing.get(event_id)
+        if other is not None and other == _content(values):
+            duplicates += 1
         else:
-            stored = _store_sqlite(conn.dialect, raw, unique)
-    return stored, len(chunk) - stored
+            conflicts.append((line, event_id))
+    return len(stored_ids), duplicates, conflicts
 
 
-def _store_postgresql(raw, rows) -> int:
-    # COPY into a scratch table, then one INSERT ... SELECT: the fast path PostgreSQL offers,
-    # with the unique index on event_id still deciding what is new.
+_PG_CONTENT_SELECT = ", ".join(f"c.{c}" for c in CONTENT)
+
+
+def _store_postgresql(raw, chunk) -> tuple[int, int, list[tuple[int, str]]]:
+    # COPY into a scratch table, then one set-based INSERT ... SELECT: the fast path PostgreSQL
+    # offers, with the unique index on event_id still deciding what is new.
     names = ", ".join(COLUMNS)
     with raw.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk AS SELECT {names} FROM crossings WITH NO DATA")
-        cursor.execute("TRUNCATE ingest_chunk")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
+                       f"SELECT {names} FROM crossings WITH NO DATA")
         with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for _line, values in chunk:
+                copy.write_row(values)
         cursor.execute(f"INSERT INTO crossings ({names}) SELECT {names} FROM ingest_chunk "
-                       "ON CONFLICT (event_id) DO NOTHING")
-        return cursor.rowcount
+                       "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+        stored = {r[0] for r in cursor.fetchall()}
+        existing = {}
+        if len(stored) < len(chunk):
+            cursor.execute(f"SELECT c.event_id, {_PG_CONTENT_SELECT} FROM crossings c JOIN ingest_chunk s USING (event_id)")
+            existing = {r[0]: tuple(r[1:]) for r in cursor.fetchall() if r[0] not in stored}
+    return _classify(chunk, stored, existing)
 
 
-def _store_sqlite(dialect, raw, rows) -> int:
+def _store_sqlite(conn, raw, chunk) -> tuple[int, int, list[tuple[int, str]]]:
+    # BEGIN IMMEDIATE (write_transaction) holds the write lock: what is read here stays true.
+    dialect = conn.dialect
+    ids = [values[0] for _line, values in chunk]
+    existing: dict[str, tuple] = {}
+    c = s.crossings
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(select(c.c.event_id, *[c.c[name] for name in CONTENT]).where(c.c.event_id.in_(ids[start:start + 500]))):
+            existing[row[0]] = tuple(row[1:])
+    new = [(line, values) for line, values in chunk if values[0] not in existing]
     # The values go through SQLAlchemy's own SQLite conversions, so reads parse them back.
-    processors = [s.crossings.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in COLUMNS]
-    converted = [tuple(p(v) if p and v is not None else v for p, v in zip(processors, row)) for row in rows]
+    processors = [s.crossings.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+    converted = [tuple(p(v) if p and v is not None else v for p, v in zip(processors, values)) for _line, values in new]
     cursor = raw.cursor()
     try:
         cursor.executemany(
-            f"INSERT INTO crossings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-            "ON CONFLICT (event_id) DO NOTHING", converted)
-        return cursor.rowcount  # summed over the rows by sqlite3's executemany
+            f"INSERT INTO crossings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", converted)
     finally:
         cursor.close()
+    return _classify(chunk, {values[0] for _line, values in new}, existing)
 
 
 def _unpaired(register: Register, keys: set[str]) -> dict[str, int]:

@@ -47,14 +47,18 @@ decisions = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("crossing_id", Id, ForeignKey("crossings.id"), nullable=False, unique=True),
     Column("traveller_key", String(64), nullable=False),
-    Column("outcome", String(6), nullable=False),
+    Column("outcome", String(16), nullable=False),
     Column("permitted_until", Date),
     Column("reasons", String(200), nullable=False, default=""),
     Column("limited_by", String(32)),
-    Column("regime", String(64), nullable=False),
+    # The regime the decision used (issue 9); NULL only for outcome no_regime.
+    Column("regime", String(64)),
     Column("officer", String(128), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
-    CheckConstraint("outcome IN ('admit', 'refuse')", name="ck_decisions_outcome"),
+    # What the decision saw: the ids of the traveller's crossings it was judged on, in order
+    # (no personal data), so a later review can show what changed since.
+    Column("basis", Text),
+    CheckConstraint("outcome IN ('admit', 'refuse', 'no_regime')", name="ck_decisions_outcome"),
 )
 
 # R7 extensions and R6 shortenings: an authority's decision on one stay's permitted end.
@@ -107,6 +111,17 @@ token_revocations = Table(
     Column("token_id", Id, ForeignKey("tokens.id"), nullable=False),
     Column("revoked_by", String(128), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=False),
+)
+
+# The pseudonymisation key's fingerprint (never the key): every start compares the key it was
+# given with the newest row, so a changed or lost key is refused instead of silently making
+# every traveller a new one. A rotation adds a row (and an audit_log entry) in the same transaction.
+register_keys = Table(
+    "register_keys", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 audit_log = Table(

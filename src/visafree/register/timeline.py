@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from visafree.engine import Passport, Presence, judge_entry
+from visafree.engine import NO_REGIME, Presence
 
 ENTRY_WITHOUT_EXIT = "entry_without_exit"
 EXIT_WITHOUT_ENTRY = "exit_without_entry"
@@ -57,6 +57,8 @@ class RegisterStay:
     computed_by: str | None = None  # "desk" decision, or "engine" for an ingested entry
     limited_by: str | None = None
     changes: list[StayChange] = field(default_factory=list)
+    regime: str | None = None  # the regime judged under; None: no regime covers (no_regime)
+    desk_end: dt.date | None = None  # the end the desk decided at entry, on the history it saw then
 
     @property
     def first_day(self) -> dt.date:
@@ -123,9 +125,16 @@ def presence_before(stays: list[RegisterStay], upto: int | None = None) -> Prese
     return Presence(ranges)
 
 
-def fill_permitted_ends(stays: list[RegisterStay], regime_for, changes: list[StayChange]) -> None:
-    """Each stay's permitted end: the desk's stored decision, else the engine's verdict on the
-    history before it (an ingested entry), then the officers' extensions and shortenings."""
+def fill_permitted_ends(stays: list[RegisterStay], judge, changes: list[StayChange]) -> None:
+    """Each stay's permitted end: the engine's verdict on the whole current history before it
+    (issue 10: never the stored desk end, which may have been decided before older crossings
+    arrived), then the officers' extensions and shortenings. The desk's end is kept beside it
+    (`desk_end`); `computed_by` is "desk" where the two agree, "engine" where they do not or
+    the entry was ingested.
+
+    `judge(entry, prior_stays)` is the engine's resolution, (regime, verdict) or (None, None)
+    when no regime covers the traveller: such a stay has no permitted end the register knows.
+    """
     by_entry: dict[int, list[StayChange]] = {}
     for change in sorted(changes, key=lambda c: c.id):
         by_entry.setdefault(change.entry_crossing_id, []).append(change)
@@ -135,14 +144,19 @@ def fill_permitted_ends(stays: list[RegisterStay], regime_for, changes: list[Sta
             continue
         stay.changes = by_entry.get(entry.id, [])
         if entry.outcome == "admit":
-            stay.computed_end, stay.computed_by = entry.permitted_until, "desk"
+            stay.desk_end = entry.permitted_until
+        if entry.outcome == NO_REGIME:
+            stay.computed_by = NO_REGIME
             continue
-        regime = regime_for(entry.nationality, entry.destination)
-        passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
-        verdict = judge_entry(regime, entry.nationality, entry.destination, passport,
-                              presence_before(stays, index), entry.local_date)
-        stay.computed_end, stay.computed_by, stay.limited_by = verdict.latest_exit, "engine", verdict.limited_by
+        regime, verdict = judge(entry, stays[:index])
+        if regime is None:
+            stay.computed_by = NO_REGIME
+            continue
+        stay.regime = regime.id
+        stay.computed_end, stay.limited_by = verdict.latest_exit, verdict.limited_by
         if not verdict.ok:
             # Entered although the rules forbade even the first day: permitted end is the day before.
             stay.computed_end = entry.local_date - dt.timedelta(days=1)
             stay.limited_by = ",".join(verdict.reasons)
+        agrees = entry.outcome == "admit" and stay.computed_end == stay.desk_end
+        stay.computed_by = "desk" if agrees else "engine"

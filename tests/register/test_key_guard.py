@@ -1,0 +1,151 @@
+"""Issue 10, item 2: the guarded key. A changed, deleted, unreadable or misplaced key is
+refused by every command with a message naming the fix, and nothing is written; a new key
+comes only from `init` on an empty register or from an audited `rotate-key`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from visafree.cli import app
+from visafree.register import schema as s
+
+ENTRY = ["register", "entry", "--post", "HAN", "--date", "2025-03-01", "--issuing-state", "KAZ", "--document",
+         "N7777777", "--expires", "2032-01-01"]
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def workplace(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("VISAFREE_DATABASE_URL", "VISAFREE_REGISTER_KEY", "VISAFREE_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    done = runner.invoke(app, ["register", "init"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(app, ENTRY)
+    assert done.exit_code == 0, done.output
+    return tmp_path, runner
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under root with a digest of its bytes; the database by its content (every
+    row of every table), since SQLite's WAL checkpoints move bytes without changing a row."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.name.endswith(("-shm", "-wal", ".migrate.lock")):
+            continue
+        if path.suffix == ".sqlite":
+            with sqlite3.connect(path) as conn:
+                data = "\n".join(conn.iterdump()).encode()
+            conn.close()
+        else:
+            data = path.read_bytes()
+        out[str(path.relative_to(root))] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def refused(runner, root, expected: str):
+    before = snapshot(root)
+    for command in (ENTRY, ["register", "overstayers", "--on", "2025-05-01"], ["register", "init"]):
+        done = runner.invoke(app, command)
+        assert done.exit_code == 2, (command, done.output)
+        assert expected in done.output, done.output
+        assert "Traceback" not in done.output
+    assert snapshot(root) == before  # nothing written, no new key, no new file
+
+
+def test_a_changed_key_is_refused(workplace):
+    root, runner = workplace
+    key = root / "var" / "register.key"
+    text = key.read_text()
+    key.write_text(("0" if text[0] != "0" else "1") + text[1:])
+    refused(runner, root, "not the key this register was created with")
+
+
+def test_a_deleted_key_is_refused_and_not_made_anew(workplace):
+    root, runner = workplace
+    (root / "var" / "register.key").unlink()
+    refused(runner, root, "restore the key file from your backup")
+    assert not (root / "var" / "register.key").exists()
+
+
+def test_an_unreadable_key_is_refused(workplace):
+    root, runner = workplace
+    key = root / "var" / "register.key"
+    key.write_bytes(b"\xff\xfe\x00garbage" * 8)
+    os.chmod(key, 0o600)
+    refused(runner, root, "not a register key file")
+
+
+def test_a_directory_in_place_of_the_key_is_refused(workplace):
+    root, runner = workplace
+    key = root / "var" / "register.key"
+    key.unlink()
+    key.mkdir()
+    refused(runner, root, "is a directory, not a key file")
+
+
+def test_the_server_refuses_to_start_on_a_wrong_key(workplace):
+    root, _runner = workplace
+    key = root / "var" / "register.key"
+    key.write_text("f" * 64 + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISAFREE_")}
+    done = subprocess.run([sys.executable, "-c", "from visafree.cli import main; main()", "serve", "--port", "0"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "not the key this register was created with" in done.stderr and "rotate-key" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_init_on_a_register_with_data_never_makes_a_new_key(workplace):
+    root, runner = workplace
+    (root / "var" / "register.key").unlink()
+    done = runner.invoke(app, ["register", "init"])
+    assert done.exit_code == 2 and "restore the key file from your backup" in done.output
+    assert not (root / "var" / "register.key").exists()
+
+
+def test_rotation_rekeys_every_pseudonym_in_one_audited_step(workplace):
+    from visafree.register import open_register
+
+    root, runner = workplace
+    key = root / "var" / "register.key"
+    old_text = key.read_text().strip()
+    before = open_register()
+    old_key = before.traveller_key("KAZ", "N7777777")
+    before.engine.dispose()
+    assert runner.invoke(app, ["register", "rotate-key"]).exit_code == 2  # asks for --yes
+    done = runner.invoke(app, ["register", "rotate-key", "--yes"])
+    assert done.exit_code == 0, done.output
+    new_text = key.read_text().strip()
+    assert new_text != old_text and old_text.split(":")[0] == new_text.split(":")[0]
+    assert len(new_text.splitlines()) == 1 and not (root / "var" / "register.key.new").exists()
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+    after = open_register()
+    new_key = after.traveller_key("KAZ", "N7777777")
+    assert new_key != old_key
+    with after.engine.connect() as conn:
+        assert conn.execute(select(s.crossings.c.traveller_key)).scalars().all() == [new_key]
+        assert conn.execute(select(s.decisions.c.traveller_key)).scalars().all() == [new_key]
+        actions = conn.execute(select(s.audit_log.c.action, s.audit_log.c.detail)).all()
+        assert old_key not in {k for k in conn.execute(select(s.audit_log.c.traveller_key)).scalars()}
+    assert any(a == "key_rotate" and "1 pseudonyms re-keyed" in d for a, d in actions)
+    # The same passport finds its history under the new key: already in the country.
+    done = runner.invoke(app, ENTRY[:5] + ["2025-03-05"] + ENTRY[6:])
+    assert done.exit_code == 2 and "already in the country since 2025-03-01" in done.output
+    after.engine.dispose()
+    # The old key is refused from now on.
+    key.write_text(old_text + "\n")
+    done = runner.invoke(app, ENTRY)
+    assert done.exit_code == 2 and "not the key this register was created with" in done.output
