@@ -409,7 +409,7 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}, "example": (
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//visafree//visa-free stay calculator//EN\r\n"
             "BEGIN:VEVENT\r\nSUMMARY:Trip 1: Viet Nam – Kazakhstan — Allowed\r\nDTSTART;VALUE=DATE:20250401\r\n"
-            "DTEND;VALUE=DATE:20250431\r\n...\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")}},
+            "DTEND;VALUE=DATE:20250501\r\n...\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")}},
             "description": "An iCalendar file (RFC 5545)"}, **ERROR_RESPONSES},
         openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
     )
