@@ -42,8 +42,8 @@ def test_walkthrough(fresh):
     listed = run("overstayers", "--on", "2026-11-26", "--csv", "-")
     assert listed.exit_code == 0
     lines = listed.stdout.splitlines()
-    assert lines[0] == "traveller_key,nationality,entry,border_post,permitted_end,days_past_end,basis"
-    assert lines[1].endswith(",KAZ,2026-10-01,Noi Bai airport,2026-10-30,27,desk") and len(lines) == 2
+    assert lines[0] == "traveller_key,nationality,entry,border_post,permitted_end,days_past_end,basis,stay_basis"
+    assert lines[1].endswith(",KAZ,2026-10-01,Noi Bai airport,2026-10-30,27,desk,visa_free") and len(lines) == 2
 
     table = run("overstayers", "--on", "2026-11-26")
     assert "Overstayers on 2026-11-26: 1" in table.output
