@@ -223,3 +223,30 @@ def test_cli_visa_entry_and_no_regime_next_step(register_env, monkeypatch):
     over = runner.invoke(cli_app, ["register", "overstayers", "--on", "2025-05-31", "--csv", "-"], catch_exceptions=False)
     assert over.output.splitlines()[0].endswith(",basis,stay_basis")
     assert over.output.splitlines()[1].endswith(",2025-05-29,2,desk,visa")
+
+
+def test_export_carries_the_basis_and_the_batch_agrees_with_the_engine(register_env, monkeypatch, tmp_path):
+    """The analysts' export (visafree batch report --register) gives the batch the basis columns:
+    90 days on an e-visa are no overstay there either (a visa-free stay would break R3 on day 31)."""
+    from visafree.engine import Question, Stay, check
+    from visafree.regimes import builtin_regimes
+    from visafree.register import open_register
+
+    from ..batch.conftest import read_rows
+
+    for name, value in register_env.items():
+        monkeypatch.setenv(name, value)
+    register = open_register(clock=lambda: dt.datetime(2025, 6, 10, tzinfo=dt.timezone.utc))
+    traveller = kaz("N9090909")
+    visa = Visa(D(2025, 2, 25), D(2025, 5, 31), "single", "e_visa", 90)
+    register.record_entry(traveller, D(2025, 3, 1), officer="o", border_post="HAN", basis=visa)
+    register.record_exit(traveller, D(2025, 5, 29), officer="o", border_post="HAN")
+    register.engine.dispose()
+    out = tmp_path / "compliance"
+    result = CliRunner().invoke(cli_app, ["batch", "report", "--register", "--out", str(out), "--on", "2025-06-10"])
+    assert result.exit_code == 0, result.output
+    expected = check(Question(builtin_regimes()["vn-kz"], "KAZ", "VNM", D(2025, 6, 10),
+                              (Stay(D(2025, 3, 1), D(2025, 5, 29), visa),)))
+    [row] = read_rows(str(out / "travellers.parquet"))
+    assert int(row["overstay_days"]) == expected.overstay_days == 0
+    assert int(row["days_used"]) == expected.days_used == 90

@@ -398,7 +398,12 @@ class Register:
         c, d = s.crossings, s.decisions
         schema = pa.schema([("event_id", pa.string()), ("traveller_id", pa.string()), ("nationality", pa.string()),
                             ("destination", pa.string()), ("border_post", pa.string()), ("direction", pa.string()),
-                            ("local_date", pa.date32()), ("local_time", pa.string()), ("regime", pa.string())])
+                            ("local_date", pa.date32()), ("local_time", pa.string()), ("regime", pa.string()),
+                            # The entry's basis (issue 13; docs/batch.md's basis columns): the
+                            # batch judges visa and permit stays as the engine does.
+                            ("basis", pa.string()), ("valid_from", pa.date32()), ("valid_until", pa.date32()),
+                            ("visa_entries", pa.string()), ("visa_duration_days", pa.int64()),
+                            ("visa_kind", pa.string())])
         written = 0
         with read_transaction(self.engine) as conn:
             links = conn.execute(select(s.document_links)).all()
@@ -406,7 +411,9 @@ class Register:
             corrected = select(c.c.corrects).where(c.c.corrects.is_not(None))
             query = (
                 select(c.c.event_id, c.c.traveller_key, c.c.nationality, c.c.destination, c.c.border_post,
-                       c.c.direction, c.c.local_date, c.c.local_time, d.c.regime)
+                       c.c.direction, c.c.local_date, c.c.local_time, d.c.regime, c.c.stay_basis,
+                       c.c.basis_valid_from, c.c.basis_valid_until, c.c.visa_entries, c.c.visa_duration_days,
+                       c.c.visa_kind)
                 .select_from(c.outerjoin(d, d.c.crossing_id == c.c.id))
                 .where(c.c.withdraws.is_(False), c.c.id.not_in(corrected),
                        (d.c.outcome.is_(None)) | (d.c.outcome != "refuse"))
@@ -421,6 +428,8 @@ class Register:
                     # preference on that day; none (no_regime) is left empty for the batch to resolve.
                     columns[8] = [r or _id(self.regime_for(n, dst, day)) for r, n, dst, day
                                   in zip(columns[8], columns[2], columns[3], columns[6])]
+                    columns[9] = [b or ("visa_free" if direction == "entry" else None)
+                                  for b, direction in zip(columns[9], columns[5])]
                     writer.write_table(pa.table(dict(zip(schema.names, columns)), schema=schema))
                     written += len(chunk)
         self._audit_reads(actor, "export", [(None, f"{written} crossings for batch analysis")])
