@@ -92,7 +92,7 @@ def _document(mrz, issuing_state, document_number, nationality, passport_type, e
         try:
             parsed = read_mrz(list(mrz), reference_date=today, layouts=IDENTITY_LAYOUTS)
         except MRZError as exc:
-            _fail(f"{exc.field}: {exc}")
+            _fail(str(exc))
         # A TD1 or TD2 card has no passport type: judged as id_card, which no built-in regime lists.
         return Document(parsed.issuing_state, parsed.document_number, parsed.nationality,
                         parsed.passport_type or "id_card", parsed.expires)

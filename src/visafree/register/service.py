@@ -520,8 +520,8 @@ class Register:
             audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
             crossing_id = _store_entry(conn, crossing, decision, audit)
         if regime is None:
-            notes = (f"{NO_REGIME_ADVICE} ({document.nationality} entering {self.destination} on {on}); "
-                     "record the entry on the visa or permit (register entry --visa-from ... / --permit-until ...)",)
+            notes = (f"{NO_REGIME_ADVICE} ({document.nationality} entering {self.destination} on {on}): "
+                     "record the entry again on the visa or permit the traveller holds",)
         else:
             notes = tuple(n.text for n in verdict.notes if admitted or not n.code.startswith("latest_exit"))
         if refuse_basis is not None:
