@@ -103,6 +103,7 @@ def test_no_regime_traveller_then_admitted_on_a_visa(register):
     history = register.history(then.traveller_key, actor="a", on=D(2025, 3, 2))
     assert [s["entry"] for s in history.stays] == [D(2025, 3, 1)]  # one stay: the visa entry corrected the other
     assert len(history.crossings) == 2  # both crossings kept on file
+    assert [s["basis"] for s in history.stays] == ["visa"]
     # On another day a no_regime traveller is not silently replaced.
     other = Document("USA", "Z9999999", "USA", "ordinary", D(2032, 1, 1))
     register.record_entry(other, D(2025, 3, 1), officer="o", border_post="HAN")
@@ -177,6 +178,11 @@ def test_api_bad_basis_gets_the_v1_error_shape(api):
     body["basis"] = {"type": "visa", "valid_from": "2025-03-01", "valid_until": "2025-04-01", "entries": "many"}
     answer = client.post("/api/v1/register/entries", json=body, headers=auth)
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "basis.entries"
+    for basis, field in (({"type": "visa", "valid_until": "2025-04-01"}, "basis.valid_from"),
+                         ({"type": "residence_permit"}, "basis.valid_until"),
+                         ({"type": "visa", "mrz": list(visa_mrz())}, "basis.valid_from")):
+        answer = client.post("/api/v1/register/entries", json={**body, "basis": basis}, headers=auth)
+        assert answer.status_code == 422 and answer.json()["error"]["field"] == field, answer.text
 
 
 def td1_card(expires=D(2031, 5, 6)):

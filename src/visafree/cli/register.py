@@ -325,7 +325,8 @@ def history(
     console.print(table)
     for stay in result.stays:
         changes = "; ".join(f"{ch['kind']} ({ch['rule']}) to {ch['new_end']}: {ch['legal_basis']}" for ch in stay["changes"])
-        console.print(f"stay {stay['entry'] or '?'} → {stay['exit'] or ('?' if stay['unpaired'] else 'still there')}: "
+        on_basis = "" if stay["basis"] == "visa_free" else f" on a {stay['basis'].replace('_', ' ')}"
+        console.print(f"stay {stay['entry'] or '?'} → {stay['exit'] or ('?' if stay['unpaired'] else 'still there')}{on_basis}: "
                       f"permitted until {stay['permitted_end']}" + (f" [{stay['unpaired']}]" if stay["unpaired"] else "")
                       + (f" — {changes}" if changes else ""))
     if len(result.keys) > 1:

@@ -224,13 +224,20 @@ class BasisIn(BaseModel):
 
         if self.type == "long_stay_visa":
             return LongStayVisa()
+        # Missing dates are refused before an engine value is made (a compiled engine's
+        # dataclasses refuse None for a date with a TypeError, not a message).
         if self.type == "residence_permit":
+            if self.valid_until is None:
+                raise v.InvalidInput("basis.valid_until", "a date is required (YYYY-MM-DD)", "missing")
             return v.stay_basis(ResidencePermit(self.valid_until))
         if self.mrz:
             if self.valid_until is not None:
                 raise v.InvalidInput("basis.valid_until", "comes from the visa's MRZ; do not type it too", "invalid_basis")
             return v.visa_from_mrz(self.mrz, nationality=nationality, reference_date=today, valid_from=self.valid_from,
                                    entries=self.entries, kind=self.kind, duration_days=self.duration_days)
+        for name in ("valid_from", "valid_until"):
+            if getattr(self, name) is None:
+                raise v.InvalidInput(f"basis.{name}", "a date is required (YYYY-MM-DD), or give the visa's mrz", "missing")
         return v.stay_basis(Visa(self.valid_from, self.valid_until, self.entries, self.kind, self.duration_days))
 
     def __repr__(self) -> str:

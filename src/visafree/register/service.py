@@ -768,6 +768,7 @@ class Register:
                 "source": r.source, "corrects": r.corrects, "withdraws": r.withdraws, "note": r.note,
                 "decision": r.outcome, "permitted_until": r.permitted_until, "reasons": r.reasons or "",
                 "document": "this" if r.traveller_key == key else r.traveller_key[:12],
+                "basis": r.stay_basis or ("visa_free" if r.direction == "entry" else None),
             }
             for r in rows
         ]
@@ -775,6 +776,7 @@ class Register:
             {
                 "entry": x.entry.local_date if x.entry else None, "exit": x.exit.local_date if x.exit else None,
                 "unpaired": x.unpaired, "computed_end": x.computed_end, "computed_by": x.computed_by,
+                "basis": basis_code(x.basis),
                 "permitted_end": x.permitted_end,
                 "changes": [{"kind": ch.kind, "rule": ch.rule, "new_end": ch.new_end, "legal_basis": ch.legal_basis,
                              "officer": ch.officer} for ch in x.changes],

@@ -143,6 +143,8 @@ def visa_from_mrz(lines, *, nationality: str, reference_date, valid_from, entrie
     read_mrz) and what the MRZ does not carry, typed by the officer: valid_from, entries, kind,
     duration. The visa must be for the passport's nationality (`visa_mrz.nationality`). Errors
     name the field, never the value (mrz.py)."""
+    import datetime as dt
+
     from visafree.engine import Visa
 
     from .mrz import VISA_LAYOUTS, MRZError, read_mrz
@@ -153,6 +155,8 @@ def visa_from_mrz(lines, *, nationality: str, reference_date, valid_from, entrie
         visa = read_mrz(list(lines), reference_date=reference_date, layouts=VISA_LAYOUTS)
     except MRZError as exc:
         raise InvalidInput("visa_" + exc.field, str(exc), exc.code) from None
+    if valid_from is not None and not isinstance(valid_from, dt.date):
+        raise InvalidInput("basis.valid_from", "a date is required (YYYY-MM-DD)", "invalid_type")
     if visa.nationality != nationality:
         raise InvalidInput("visa_mrz.nationality", "the visa is for another nationality than the passport's",
                            "visa_nationality")
