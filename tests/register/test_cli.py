@@ -28,7 +28,7 @@ def run(*args):
 
 def test_walkthrough(fresh):
     init = run("init")
-    assert init.exit_code == 0 and "sqlite:///var/register.sqlite (schema revision 0002)" in init.output
+    assert init.exit_code == 0 and "sqlite:///var/register.sqlite (schema revision 0003)" in init.output
     for name in ("register.sqlite", "register.key"):  # both owner-only
         assert oct((fresh / "var" / name).stat().st_mode)[-3:] == "600", name
 
@@ -42,8 +42,8 @@ def test_walkthrough(fresh):
     listed = run("overstayers", "--on", "2026-11-26", "--csv", "-")
     assert listed.exit_code == 0
     lines = listed.stdout.splitlines()
-    assert lines[0] == "traveller_key,nationality,entry,border_post,permitted_end,days_past_end,basis"
-    assert lines[1].endswith(",KAZ,2026-10-01,Noi Bai airport,2026-10-30,27,desk") and len(lines) == 2
+    assert lines[0] == "traveller_key,nationality,entry,border_post,permitted_end,days_past_end,basis,stay_basis"
+    assert lines[1].endswith(",KAZ,2026-10-01,Noi Bai airport,2026-10-30,27,desk,visa_free") and len(lines) == 2
 
     table = run("overstayers", "--on", "2026-11-26")
     assert "Overstayers on 2026-11-26: 1" in table.output

@@ -82,16 +82,20 @@ def _time(value: str | None) -> dt.time | None:
 
 
 def _document(mrz, issuing_state, document_number, nationality, passport_type, expires, today):
-    from visafree.register import Document, MRZError, parse_td3
+    from visafree.register import Document, MRZError
+    from visafree.register.mrz import IDENTITY_LAYOUTS, read_mrz
 
     if mrz:
-        if len(mrz) != 2:
-            _fail(f"--mrz: give both lines of the passport's machine readable zone (got {len(mrz)})")
+        if len(mrz) not in (2, 3):
+            _fail(f"--mrz: give every line of the document's machine readable zone: 2 (passport, TD2 card) "
+                  f"or 3 (TD1 card) (got {len(mrz)})")
         try:
-            parsed = parse_td3(mrz[0], mrz[1], today=today)
+            parsed = read_mrz(list(mrz), reference_date=today, layouts=IDENTITY_LAYOUTS)
         except MRZError as exc:
             _fail(str(exc))
-        return Document(parsed.issuing_state, parsed.document_number, parsed.nationality, parsed.passport_type, parsed.expires)
+        # A TD1 or TD2 card has no passport type: judged as id_card, which no built-in regime lists.
+        return Document(parsed.issuing_state, parsed.document_number, parsed.nationality,
+                        parsed.passport_type or "id_card", parsed.expires)
     if not (issuing_state and document_number):
         _fail("give the passport: --mrz LINE1 --mrz LINE2, or --issuing-state, --document, --nationality and --expires")
     return Document(issuing_state, document_number, nationality or issuing_state, passport_type,
@@ -124,7 +128,7 @@ def _json(value) -> None:
 
 
 # Options shared by the commands that take a passport.
-MRZ = typer.Option(None, "--mrz", help="A line of the passport's MRZ (give it twice, quoted).")
+MRZ = typer.Option(None, "--mrz", help="A line of the passport's or ID card's MRZ (give each line, quoted: 2 for a passport or TD2 card, 3 for a TD1 card).")
 ISSUING = typer.Option(None, "--issuing-state", help="Issuing state (ICAO code, e.g. KAZ).")
 NUMBER = typer.Option(None, "--document", help="Document number (hashed at once, never stored).")
 NATIONALITY = typer.Option(None, "--nationality", help="Nationality (ICAO code); default the issuing state.")
@@ -159,12 +163,24 @@ def entry(
     post: str = typer.Option(..., "--post", help="Border post."),
     event_id: Optional[str] = typer.Option(None, "--event-id", help="Idempotency key: the same id twice records once."),
     refuse: Optional[str] = typer.Option(None, "--refuse", help="Refuse entry under R6 whatever the rules allow; give the legal basis."),
+    visa_mrz: Optional[List[str]] = typer.Option(None, "--visa-mrz", help="A line of the visa's MRZ (MRV-A or MRV-B; give both, quoted): its valid-until date."),
+    visa_from: Optional[str] = typer.Option(None, "--visa-from", help="The visa's first valid day (YYYY-MM-DD; not in its MRZ)."),
+    visa_until: Optional[str] = typer.Option(None, "--visa-until", help="The visa's last valid day, typed (without --visa-mrz)."),
+    visa_entries: str = typer.Option("multiple", "--visa-entries", help="single, double or multiple."),
+    visa_days: Optional[int] = typer.Option(None, "--visa-days", help="The visa's duration of stay in days, if it has one."),
+    visa_kind: str = typer.Option("short_stay", "--visa-kind", help="short_stay, e_visa, transit, on_arrival or other."),
+    permit_until: Optional[str] = typer.Option(None, "--permit-until", help="Entry on a residence permit valid until this date."),
+    long_stay: bool = typer.Option(False, "--long-stay", help="Entry on a long-stay visa."),
     officer: Optional[str] = OFFICER, as_json: bool = JSON,
 ) -> None:
     """Record an entry at the desk: the engine decides admit or refuse from the register's history.
 
+    Without a visa or permit the entry is visa-free. With --visa-from and --visa-until (or
+    --visa-mrz twice and --visa-from), --permit-until or --long-stay the stay is judged by that
+    basis (docs/basis.md): permitted until the visa's limits or the window's, whichever first.
+
     Exit code 0 when admitted, 1 when refused, 2 on bad input, 3 when no visa-free regime covers
-    the traveller (no_regime: a visa or permit decides, not this register).
+    the traveller (no_regime: record the entry again with the traveller's visa or permit).
     """
     from visafree.register import RegisterError
 
@@ -172,25 +188,58 @@ def entry(
     today = register.local_today()
     document = _document(mrz, issuing_state, document_number, nationality, passport_type, expires, today)
     try:
+        basis = _basis(document, today, visa_mrz, visa_from, visa_until, visa_entries, visa_days, visa_kind,
+                       permit_until, long_stay)
         decision = register.record_entry(document, _date(on, "--date", today), officer=_officer(officer),
-                                         border_post=post, at=_time(at), event_id=event_id, refuse_basis=refuse)
+                                         border_post=post, at=_time(at), event_id=event_id, refuse_basis=refuse,
+                                         basis=basis)
     except (RegisterError, ValueError) as exc:
         _fail(str(exc))
+    on_basis = "" if decision.basis == "visa_free" else f"; on a {decision.basis.replace('_', ' ')}"
     if as_json:
         _json(decision)
     elif decision.outcome == "no_regime":
         console.print(f"[yellow]NO REGIME[/yellow] {decision.entry} — no visa-free regime known: check a visa or permit")
+        console.print("  next: record the entry on it, e.g. --visa-from D --visa-until D (or --visa-mrz L1 --visa-mrz L2"
+                      " --visa-from D) [--visa-entries single --visa-days N], or --permit-until D, or --long-stay")
     elif decision.admitted:
-        console.print(f"[green]ADMIT[/green] {decision.entry} — permitted until [bold]{decision.permitted_until}[/bold] "
-                      f"(limited by {decision.limited_by}; regime {decision.regime})")
+        until = decision.permitted_until or "no end this register knows"
+        console.print(f"[green]ADMIT[/green] {decision.entry} — permitted until [bold]{until}[/bold] "
+                      f"(limited by {decision.limited_by}; regime {decision.regime or 'none: judged by the basis'}{on_basis})")
     else:
-        console.print(f"[red]REFUSE[/red] {decision.entry} — reasons: {', '.join(decision.reasons)} (regime {decision.regime})")
+        console.print(f"[red]REFUSE[/red] {decision.entry} — reasons: {', '.join(decision.reasons)} "
+                      f"(regime {decision.regime or 'none: judged by the basis'}{on_basis})")
     if not as_json:
         for note in decision.notes:
             console.print(f"  {note}")
         console.print(f"  traveller {decision.traveller_key[:16]}…  event {decision.event_id}"
                       + ("  (already recorded: this is the stored decision)" if decision.repeated else ""))
     raise typer.Exit(0 if decision.admitted else 3 if decision.outcome == "no_regime" else 1)
+
+
+def _basis(document, today, visa_mrz, visa_from, visa_until, visa_entries, visa_days, visa_kind, permit_until, long_stay):
+    """The entry's basis from the desk's flags (issue 13); None: visa-free."""
+    from visafree.engine import LongStayVisa, ResidencePermit, Visa
+    from visafree.register import validate as v
+
+    visa = bool(visa_mrz or visa_from or visa_until)
+    if sum((visa, permit_until is not None, long_stay)) > 1:
+        _fail("give one basis: a visa (--visa-...), --permit-until or --long-stay")
+    if long_stay:
+        return LongStayVisa()
+    if permit_until is not None:
+        return v.stay_basis(ResidencePermit(_date(permit_until, "--permit-until")))
+    if not visa:
+        return None
+    valid_from = _date(visa_from, "--visa-from") if visa_from else None
+    if visa_mrz:
+        if visa_until:
+            _fail("--visa-until: the visa's MRZ gives its valid-until date; do not type it too")
+        return v.visa_from_mrz(visa_mrz, nationality=document.validated().nationality, reference_date=today,
+                               valid_from=valid_from, entries=visa_entries, kind=visa_kind, duration_days=visa_days)
+    if valid_from is None or not visa_until:
+        _fail("a visa needs --visa-from and --visa-until (or --visa-mrz twice and --visa-from)")
+    return v.stay_basis(Visa(valid_from, _date(visa_until, "--visa-until"), visa_entries, visa_kind, visa_days))
 
 
 @register_app.command(name="exit")
@@ -225,7 +274,8 @@ def exit_(
 
 def _print_status(status) -> None:
     if status.in_country:
-        console.print(f"in the country since {status.entry}; permitted until {status.permitted_end}"
+        on_basis = f" on a {status.basis.replace('_', ' ')}" if status.basis and status.basis != "visa_free" else ""
+        console.print(f"in the country{on_basis} since {status.entry}; permitted until {status.permitted_end}"
                       + (f" ({status.changed_by}; computed {status.computed_end})" if status.changed_by else ""))
         if status.days_past_end:
             console.print(f"[red]{status.days_past_end} day(s) past the permitted end[/red]")
@@ -275,7 +325,8 @@ def history(
     console.print(table)
     for stay in result.stays:
         changes = "; ".join(f"{ch['kind']} ({ch['rule']}) to {ch['new_end']}: {ch['legal_basis']}" for ch in stay["changes"])
-        console.print(f"stay {stay['entry'] or '?'} → {stay['exit'] or ('?' if stay['unpaired'] else 'still there')}: "
+        on_basis = "" if stay["basis"] == "visa_free" else f" on a {stay['basis'].replace('_', ' ')}"
+        console.print(f"stay {stay['entry'] or '?'} → {stay['exit'] or ('?' if stay['unpaired'] else 'still there')}{on_basis}: "
                       f"permitted until {stay['permitted_end']}" + (f" [{stay['unpaired']}]" if stay["unpaired"] else "")
                       + (f" — {changes}" if changes else ""))
     if len(result.keys) > 1:
@@ -406,11 +457,11 @@ def overstayers(
                 handle.write(text)
             console.print(f"{len(found)} overstayer(s) on {day} written to {csv_out}")
         return
-    table = Table("traveller", "nationality", "entry", "post", "permitted until", "days past", "set by",
+    table = Table("traveller", "nationality", "entry", "post", "stay on", "permitted until", "days past", "set by",
                   title=f"Overstayers on {day}: {len(found)}")
     for o in found:
-        table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post, str(o.permitted_end),
-                      str(o.days_past_end), o.basis)
+        table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post,
+                      o.stay_basis.replace("_", " "), str(o.permitted_end), str(o.days_past_end), o.basis)
     console.print(table)
 
 

@@ -229,6 +229,8 @@ def _positive(v: Any) -> bool:
 
 
 PASSPORT_TYPES = ("ordinary", "diplomatic", "service")
+#: What a regime's passport_types may list: an ID card (TD1, TD2) only where its data says so.
+DOCUMENT_TYPES = PASSPORT_TYPES + ("id_card",)
 #: The bases a stay may have (docs/basis.md); a stay without one is visa-free.
 BASES = ("visa_free", "visa", "residence_permit", "long_stay_visa")
 
@@ -241,7 +243,7 @@ def _bases(v: Any) -> bool:
 PARAMETERS: dict[str, _ParamSpec] = {
     "passport_types": _ParamSpec(
         list, list(PASSPORT_TYPES), False,
-        lambda v: bool(v) and all(t in PASSPORT_TYPES for t in v),
+        lambda v: bool(v) and all(t in DOCUMENT_TYPES for t in v),
     ),
     "passport_validity_months": _ParamSpec(int, None, False, _positive),
     "passport_validity_from": _ParamSpec(str, "entry", False, lambda v: v in ("entry", "exit")),

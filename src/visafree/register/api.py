@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 
 from . import validate as v
 from .export import overstayers_csv
-from .mrz import MRZError, parse_td3
-from .service import Document, Register, RegisterError, TokenInfo
+from .mrz import IDENTITY_LAYOUTS, MRZError, read_mrz
+from .service import NO_REGIME_ADVICE, Document, Register, RegisterError, TokenInfo
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, headers=None) -> JSONResponse:
@@ -175,7 +175,8 @@ def _bad(exc: Exception) -> HTTPException:
 
 class PassportIn(BaseModel):
     mrz: list[Annotated[str, Field(max_length=60)]] | None = Field(
-        None, description="The two MRZ lines of a TD3 passport", min_length=2, max_length=2)
+        None, description="The MRZ lines of the travel document: a TD3 passport or a TD2 card (2 lines), "
+                          "a TD1 card (3 lines)", min_length=2, max_length=3)
     issuing_state: str | None = Field(None, max_length=3)
     document_number: str | None = Field(None, max_length=20)
     nationality: str | None = Field(None, max_length=3)
@@ -184,11 +185,7 @@ class PassportIn(BaseModel):
 
     def document(self, today: dt.date) -> Document:
         if self.mrz:
-            try:
-                p = parse_td3(self.mrz[0], self.mrz[1], today=today)
-            except MRZError as exc:
-                raise _bad(exc) from None
-            return Document(p.issuing_state, p.document_number, p.nationality, p.passport_type, p.expires)
+            return document_from_mrz(self.mrz, today)
         if not (self.issuing_state and self.document_number):
             raise HTTPException(422, {"message": "passport: give mrz, or issuing_state and document_number", "field": "passport",
                                       "code": "missing"})
@@ -199,6 +196,54 @@ class PassportIn(BaseModel):
         return "PassportIn(<hidden>)"
 
 
+def document_from_mrz(lines, today: dt.date) -> Document:
+    """The traveller's document from its MRZ: TD3, TD2 or TD1 (issue 13). A card has no passport
+    type; it is judged as `id_card`, which no built-in regime lists."""
+    try:
+        p = read_mrz(list(lines), reference_date=today, layouts=IDENTITY_LAYOUTS)
+    except MRZError as exc:
+        raise _bad(exc) from None
+    return Document(p.issuing_state, p.document_number, p.nationality, p.passport_type or "id_card", p.expires)
+
+
+class BasisIn(BaseModel):
+    """The basis of the stay an entry opens (issue 13, docs/basis.md); absent: visa-free.
+    A visa is typed (valid_from, valid_until) or read from its MRZ (mrz: the two lines of an
+    MRV-A or MRV-B visa, check digits verified; valid_until comes from it, valid_from is typed)."""
+
+    type: Literal["visa", "residence_permit", "long_stay_visa"]
+    kind: Literal["short_stay", "e_visa", "transit", "on_arrival", "other"] = "short_stay"
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    entries: Literal["single", "double", "multiple"] = "multiple"
+    duration_days: int | None = Field(None, ge=1, le=100_000)
+    mrz: list[Annotated[str, Field(max_length=60)]] | None = Field(None, min_length=2, max_length=2)
+
+    def value(self, nationality: str, today: dt.date):
+        from visafree.engine import LongStayVisa, ResidencePermit, Visa
+
+        if self.type == "long_stay_visa":
+            return LongStayVisa()
+        # Missing dates are refused before an engine value is made (a compiled engine's
+        # dataclasses refuse None for a date with a TypeError, not a message).
+        if self.type == "residence_permit":
+            if self.valid_until is None:
+                raise v.InvalidInput("basis.valid_until", "a date is required (YYYY-MM-DD)", "missing")
+            return v.stay_basis(ResidencePermit(self.valid_until))
+        if self.mrz:
+            if self.valid_until is not None:
+                raise v.InvalidInput("basis.valid_until", "comes from the visa's MRZ; do not type it too", "invalid_basis")
+            return v.visa_from_mrz(self.mrz, nationality=nationality, reference_date=today, valid_from=self.valid_from,
+                                   entries=self.entries, kind=self.kind, duration_days=self.duration_days)
+        for name in ("valid_from", "valid_until"):
+            if getattr(self, name) is None:
+                raise v.InvalidInput(f"basis.{name}", "a date is required (YYYY-MM-DD), or give the visa's mrz", "missing")
+        return v.stay_basis(Visa(self.valid_from, self.valid_until, self.entries, self.kind, self.duration_days))
+
+    def __repr__(self) -> str:
+        return "BasisIn(<hidden>)"
+
+
 class CrossingIn(BaseModel):
     passport: PassportIn
     date: dt.date | None = None
@@ -206,6 +251,7 @@ class CrossingIn(BaseModel):
     border_post: str = Field(..., max_length=64)
     event_id: str | None = Field(None, max_length=128)
     refuse_basis: str | None = Field(None, max_length=1000, description="Entry only: the officer refuses under R6, citing this basis")
+    basis: BasisIn | None = Field(None, description="Entry only: the stay is on a visa or a permit (issue 13)")
 
 
 class TravellerIn(BaseModel):
@@ -244,19 +290,25 @@ def _key(register: Register, body: TravellerIn) -> str:
 
 @router.post("/entries")
 def record_entry(body: CrossingIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
-    document = body.passport.document(register.local_today())
+    today = register.local_today()
+    document = body.passport.document(today)
     try:
-        decision = register.record_entry(document, body.date or register.local_today(), officer=_actor(who),
+        basis = body.basis.value(document.validated().nationality, today) if body.basis is not None else None
+        decision = register.record_entry(document, body.date or today, officer=_actor(who),
                                          border_post=body.border_post, at=body.time, event_id=body.event_id,
-                                         refuse_basis=body.refuse_basis)
+                                         refuse_basis=body.refuse_basis, basis=basis)
     except (RegisterError, ValueError) as exc:
         raise _bad(exc) from None
-    return {
+    answer = {
         "event_id": decision.event_id, "traveller_key": decision.traveller_key, "entry": decision.entry,
         "decision": decision.outcome, "reasons": list(decision.reasons),
         "permitted_until": decision.permitted_until, "limited_by": decision.limited_by, "regime": decision.regime,
-        "notes": list(decision.notes), "repeated": decision.repeated,
+        "basis": decision.basis, "notes": list(decision.notes), "repeated": decision.repeated,
     }
+    if decision.outcome == "no_regime":
+        # What to do next (issue 13): not a refusal; record the entry on the visa or permit.
+        answer["next_step"] = {"message": NO_REGIME_ADVICE, "resend_with": "basis"}
+    return answer
 
 
 @router.post("/exits")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-COLUMNS = ("traveller_key", "nationality", "entry", "border_post", "permitted_end", "days_past_end", "basis")
+COLUMNS = ("traveller_key", "nationality", "entry", "border_post", "permitted_end", "days_past_end", "basis", "stay_basis")
 
 
 #: A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").

@@ -37,7 +37,17 @@ crossings = Table(
     Column("note", Text),
     Column("recorded_by", String(128), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # The basis of the stay an entry opens (issue 13, docs/basis.md): NULL is visa-free; a visa
+    # carries its kind, dates, entries and duration, a residence permit its valid-until date.
+    Column("stay_basis", String(16)),
+    Column("visa_kind", String(16)),
+    Column("basis_valid_from", Date),
+    Column("basis_valid_until", Date),
+    Column("visa_entries", String(8)),
+    Column("visa_duration_days", Integer),
     CheckConstraint("direction IN ('entry', 'exit')", name="ck_crossings_direction"),
+    CheckConstraint("stay_basis IS NULL OR stay_basis IN ('visa', 'residence_permit', 'long_stay_visa')",
+                    name="ck_crossings_stay_basis"),
     Index("ix_crossings_traveller", "traveller_key", "local_date"),
     Index("ix_crossings_corrects", "corrects"),
 )
@@ -51,7 +61,8 @@ decisions = Table(
     Column("permitted_until", Date),
     Column("reasons", String(200), nullable=False, default=""),
     Column("limited_by", String(32)),
-    # The regime the decision used (issue 9); NULL only for outcome no_regime.
+    # The regime the decision used (issue 9); NULL for outcome no_regime, and for a stay on a
+    # visa or a permit of a traveller no visa-free regime covers (issue 13: judged by its basis).
     Column("regime", String(64)),
     Column("officer", String(128), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),

@@ -19,7 +19,8 @@ from sqlalchemy import Engine, and_, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from visafree.engine import (
-    NO_REGIME, applicable, EntryVerdict, InputError, Passport, Question, Regime, Stay, check, judge_entry, preference, resolve,
+    NO_REGIME, applicable, Basis, EntryVerdict, InputError, Passport, Question, Regime, Stay, basis_code, check,
+    judge_entry, preference, resolve,
 )
 from visafree.regimes import builtin_regimes
 
@@ -30,15 +31,23 @@ from . import validate as v
 from .zones import local_moment, zone_for
 from .db import read_transaction, write_transaction
 from .timeline import (
-    Crossing, RegisterStay, StayChange, fill_permitted_ends, order_key, pair, presence_before,
+    Crossing, RegisterStay, StayChange, basis_columns, fill_permitted_ends, order_key, pair, presence_before,
 )
 
 ROLES = ("officer", "auditor", "admin")
-PASSPORT_TYPES = ("ordinary", "diplomatic", "service", "official")
+# "id_card": a TD1 or TD2 card read at the desk (issue 13); no built-in regime lists it, so the
+# engine answers passport_type unless a regime's data accepts ID cards.
+PASSPORT_TYPES = ("ordinary", "diplomatic", "service", "official", "id_card")
 DEFAULT_FUTURE_TOLERANCE = dt.timedelta(days=1)
 _INSERT_CROSSING = s.crossings.insert().returning(s.crossings.c.id)
 #: Reason code of a refusal decided by the officer under R6, beside the engine's v1 codes.
 OFFICER_REFUSAL = "officer_refusal"
+#: What the desk says when no visa-free regime covers the traveller (issue 13): not a refusal.
+NO_REGIME_ADVICE = "no visa-free regime known: check a visa or permit"
+#: The id of the regime that judges a stay on a visa or a permit of a traveller no visa-free
+#: regime covers: RULES.md §2's counting ("all regimes": the entry day is day 1; the window
+#: limits visa-free days only) and nothing else; the visa's own limits decide.
+BASIS_ONLY = "basis-only"
 
 
 class RegisterError(ValueError):
@@ -90,6 +99,7 @@ class DeskDecision:
     notes: tuple[str, ...] = ()
     repeated: bool = False  # the same event id was recorded before; this is that decision
     outcome: str = "admit"  # admit, refuse or no_regime
+    basis: str = "visa_free"  # the stay's basis (issue 13): visa_free, visa, residence_permit, long_stay_visa
 
 
 @dataclass
@@ -121,6 +131,7 @@ class TravellerStatus:
     unpaired: tuple[str, ...]
     regime: str | None
     engine_note: str | None = None
+    basis: str | None = None  # the current stay's basis (issue 13); None when not in the country
 
 
 @dataclass
@@ -132,6 +143,7 @@ class Overstayer:
     permitted_end: dt.date
     days_past_end: int
     basis: str  # desk, engine, extension, shortening
+    stay_basis: str = "visa_free"  # the stay's basis (issue 13): a visa holder past the visa's end is listed too
 
 
 @dataclass
@@ -192,6 +204,10 @@ class Register:
         self._regime_list = tuple(self.regimes.values())
         self.clock = clock
         self.future_tolerance = future_tolerance
+        # Covers nobody, in force never, every parameter RULES.md §2's default: check() needs a
+        # regime to count with, and a stay on a visa of an uncovered traveller has only §2's.
+        self._basis_only = Regime(BASIS_ONLY, "RULES.md §2: days of a stay on a visa or a permit", "RULES.md §2",
+                                  (), (), {}, {})
 
     # -- identities -------------------------------------------------------------------------
 
@@ -209,11 +225,15 @@ class Register:
         return preference(self._regime_list, nationality, destination, day, passport_type)
 
     def judge(self, nationality: str, destination: str, passport: Passport | None, passport_type: str,
-              prior: list[RegisterStay], on: dt.date) -> tuple[Regime | None, EntryVerdict | None]:
+              prior: list[RegisterStay], on: dt.date, basis: Basis | None = None,
+              ) -> tuple[Regime | None, EntryVerdict | None]:
         """The engine's resolution (issue 9, RULES.md §4) for an entry on `on` after the stays
         `prior`: every regime in force that covers nationality, destination and passport type is
-        judged and the most favourable answers. (None, None): no regime covers the traveller."""
-        stays = tuple(Stay(x.first_day, x.last_known_day) for x in prior)
+        judged and the most favourable answers. (None, None): no regime covers the traveller.
+        An entry on a visa or a permit (`basis`, issue 13) is judged by it: _judge_on_basis."""
+        stays = tuple(Stay(x.first_day, x.last_known_day, x.basis) for x in prior)
+        if basis is not None:
+            return self._judge_on_basis(nationality, destination, passport_type, stays, on, basis)
         question = Question(None, nationality, destination, on, stays=stays, passport=passport)
         try:
             resolution = resolve(self._regime_list, question, passport_type)
@@ -232,6 +252,31 @@ class Register:
                 return None, None
             regime = candidates[0]
         return regime, judge_entry(regime, nationality, destination, passport, presence_before(prior), on)
+
+    def _judge_on_basis(self, nationality: str, destination: str, passport_type: str, stays: tuple[Stay, ...],
+                        on: dt.date, basis: Basis) -> tuple[Regime, EntryVerdict]:
+        """The engine's check of the whole history with this stay open from `on` on its basis
+        (docs/basis.md): its latest exit is the visa's limits and the window's (where the regime
+        limits visas), whichever first; an entry beyond the visa's entries, outside its dates or
+        after the permit's end breaks it from its first day, and that is the refusal's reason.
+        The regime counts as it would for the traveller's visa-free days (the engine's
+        preference); a traveller no regime covers is counted by RULES.md §2 alone (BASIS_ONLY)."""
+        regime = preference(self._regime_list, nationality, destination, on, passport_type) \
+            or preference(self._regime_list, nationality, destination, on) or self._basis_only
+        question = Question(regime, nationality, destination, on, stays=stays + (Stay(on, None, basis),))
+        try:
+            answer = check(question)
+        except InputError as exc:
+            raise RegisterError(f"{exc.field or 'basis'}: {exc.message}".replace("stays[", "history["),
+                                "basis" if "basis" in (exc.field or "") else "history", exc.code) from None
+        current = answer.current_stay
+        here = len(stays)
+        reasons = tuple(dict.fromkeys(x.code for x in answer.violations if x.stay == here and x.date == on))
+        notes = tuple(n for n in answer.explanation
+                      if n.code.startswith(("entry_refused", "latest_exit", "stay_on")))
+        ok = not reasons
+        return regime, EntryVerdict(on, None, ok, reasons, current.latest_exit if ok else None,
+                                    current.limited_by if ok else None, notes, basis_code(basis))
 
     def local_today(self, destination: str | None = None) -> dt.date:
         """Today in the destination's zone (zones.py: every country from the IANA database)."""
@@ -293,7 +338,9 @@ class Register:
         rows = conn.execute(
             select(c.c.id, c.c.event_id, c.c.traveller_key, c.c.direction, c.c.local_date, c.c.local_time,
                    c.c.nationality, c.c.passport_type, c.c.passport_expires, c.c.destination, c.c.border_post,
-                   c.c.source, d.c.outcome, d.c.permitted_until, d.c.reasons, d.c.regime)
+                   c.c.source, d.c.outcome, d.c.permitted_until, d.c.reasons, d.c.regime,
+                   c.c.stay_basis, c.c.visa_kind, c.c.basis_valid_from, c.c.basis_valid_until, c.c.visa_entries,
+                   c.c.visa_duration_days)
             .select_from(c.outerjoin(d, d.c.crossing_id == c.c.id))
             .where(c.c.traveller_key.in_(keys), c.c.destination == destination, c.c.withdraws.is_(False),
                    c.c.id.not_in(corrected))
@@ -319,7 +366,8 @@ class Register:
 
     def _judge_ingested(self, entry: Crossing, prior: list[RegisterStay]):
         passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
-        return self.judge(entry.nationality, entry.destination, passport, entry.passport_type, prior, entry.local_date)
+        return self.judge(entry.nationality, entry.destination, passport, entry.passport_type, prior, entry.local_date,
+                          entry.basis)
 
     def _audit_reads(self, actor: str, action: str, items) -> None:
         """A read is audited in a short transaction of its own after the consistent read, so a
@@ -350,7 +398,12 @@ class Register:
         c, d = s.crossings, s.decisions
         schema = pa.schema([("event_id", pa.string()), ("traveller_id", pa.string()), ("nationality", pa.string()),
                             ("destination", pa.string()), ("border_post", pa.string()), ("direction", pa.string()),
-                            ("local_date", pa.date32()), ("local_time", pa.string()), ("regime", pa.string())])
+                            ("local_date", pa.date32()), ("local_time", pa.string()), ("regime", pa.string()),
+                            # The entry's basis (issue 13; docs/batch.md's basis columns): the
+                            # batch judges visa and permit stays as the engine does.
+                            ("basis", pa.string()), ("valid_from", pa.date32()), ("valid_until", pa.date32()),
+                            ("visa_entries", pa.string()), ("visa_duration_days", pa.int64()),
+                            ("visa_kind", pa.string())])
         written = 0
         with read_transaction(self.engine) as conn:
             links = conn.execute(select(s.document_links)).all()
@@ -358,7 +411,9 @@ class Register:
             corrected = select(c.c.corrects).where(c.c.corrects.is_not(None))
             query = (
                 select(c.c.event_id, c.c.traveller_key, c.c.nationality, c.c.destination, c.c.border_post,
-                       c.c.direction, c.c.local_date, c.c.local_time, d.c.regime)
+                       c.c.direction, c.c.local_date, c.c.local_time, d.c.regime, c.c.stay_basis,
+                       c.c.basis_valid_from, c.c.basis_valid_until, c.c.visa_entries, c.c.visa_duration_days,
+                       c.c.visa_kind)
                 .select_from(c.outerjoin(d, d.c.crossing_id == c.c.id))
                 .where(c.c.withdraws.is_(False), c.c.id.not_in(corrected),
                        (d.c.outcome.is_(None)) | (d.c.outcome != "refuse"))
@@ -373,6 +428,8 @@ class Register:
                     # preference on that day; none (no_regime) is left empty for the batch to resolve.
                     columns[8] = [r or _id(self.regime_for(n, dst, day)) for r, n, dst, day
                                   in zip(columns[8], columns[2], columns[3], columns[6])]
+                    columns[9] = [b or ("visa_free" if direction == "entry" else None)
+                                  for b, direction in zip(columns[9], columns[5])]
                     writer.write_table(pa.table(dict(zip(schema.names, columns)), schema=schema))
                     written += len(chunk)
         self._audit_reads(actor, "export", [(None, f"{written} crossings for batch analysis")])
@@ -385,11 +442,14 @@ class Register:
 
     def record_entry(
         self, document: Document, on: dt.date, *, officer: str, border_post: str, at: dt.time | None = None,
-        event_id: str | None = None, refuse_basis: str | None = None,
+        event_id: str | None = None, refuse_basis: str | None = None, basis: Basis | None = None,
     ) -> DeskDecision:
         """The desk decision. `refuse_basis`: the officer refuses entry under R6 whatever the
-        engine allows (the engine's own reasons are still stored beside it)."""
+        engine allows (the engine's own reasons are still stored beside it). `basis`: the entry
+        is on a visa, a residence permit or a long-stay visa (issue 13; validate.stay_basis
+        checks it), judged by the engine by that basis; None: visa-free."""
         document = document.validated()
+        basis = v.stay_basis(basis)
         if refuse_basis is not None and not (isinstance(refuse_basis, str) and refuse_basis.strip()):
             raise RegisterError("refuse_basis: a refusal must cite its legal basis", "refuse_basis")
         refuse_basis = v.text(refuse_basis, "refuse_basis", required=False)
@@ -403,9 +463,9 @@ class Register:
         event_id = event_id or f"desk-{uuid.uuid4()}"
         # A linked document's history is decided on too: the whole group is locked (_locked).
         return self._locked((key,), lambda conn, keys: self._decide_entry(
-            conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis))
+            conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis, basis))
 
-    def _decide_entry(self, conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis):
+    def _decide_entry(self, conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis, basis):
         if True:
             existing = self._existing_event(conn, event_id)
             if existing is not None:
@@ -413,6 +473,13 @@ class Register:
             # The desk reads presence only: the prior stays' permitted ends do not enter the verdict.
             stays = self._timeline(conn, keys, self.destination, ends=False)
             self._refuse_out_of_order(stays, on)
+            replaces = None
+            if stays and stays[-1].is_open and basis is not None and stays[-1].entry.outcome == NO_REGIME \
+                    and stays[-1].entry.local_date == on:
+                # Issue 13: the desk said no_regime ("check a visa or permit") and the officer now
+                # records the same entry on the visa or permit: the new crossing corrects the
+                # no_regime one (both stay on file; the history has the entry once, on its basis).
+                replaces = stays.pop()
             if stays and stays[-1].is_open:
                 raise RegisterError(
                     f"traveller already in the country since {stays[-1].entry.local_date} "
@@ -420,7 +487,7 @@ class Register:
             try:
                 regime, verdict = self.judge(document.nationality, self.destination,
                                              Passport(document.passport_type, document.expires),
-                                             document.passport_type, stays, on)
+                                             document.passport_type, stays, on, basis)
             except InputError as exc:
                 raise RegisterError(f"history: {exc.message}", "history", exc.code) from None
             now = self.clock()
@@ -441,25 +508,28 @@ class Register:
                 passport_expires=document.expires, direction="entry", destination=self.destination,
                 border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
                 note=f"R6: {refuse_basis.strip()}" if refuse_basis is not None else None,
-                recorded_by=officer, recorded_at=now,
+                recorded_by=officer, recorded_at=now, **basis_columns(basis),
+                corrects=replaces.entry.id if replaces is not None else None,
             )
             decision = dict(
                 traveller_key=key, outcome=outcome,
                 permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
-                regime=regime.id if regime is not None else None, officer=officer, decided_at=now,
+                regime=_id(regime), officer=officer, decided_at=now,
                 basis=basis_of(stays),
             )
             audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
             crossing_id = _store_entry(conn, crossing, decision, audit)
         if regime is None:
-            notes = (f"no visa-free regime known for {document.nationality} entering {self.destination} on {on}: "
-                     "check a visa or permit",)
+            notes = (f"{NO_REGIME_ADVICE} ({document.nationality} entering {self.destination} on {on}): "
+                     "record the entry again on the visa or permit the traveller holds",)
         else:
             notes = tuple(n.text for n in verdict.notes if admitted or not n.code.startswith("latest_exit"))
         if refuse_basis is not None:
             notes += (f"Entry refused by the officer under R6: {refuse_basis.strip()}",)
+        if replaces is not None:
+            notes += (f"This entry replaces the no_regime decision of event {replaces.entry.event_id}.",)
         return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until, limited_by,
-                            regime.id if regime is not None else None, notes, outcome=outcome)
+                            _id(regime), notes, outcome=outcome, basis=basis_code(basis))
 
     def _repeat_entry(self, conn, existing, key: str, on: dt.date, border_post: str) -> DeskDecision:
         if (existing.traveller_key, existing.direction, existing.local_date, existing.border_post) != (key, "entry", on, border_post):
@@ -470,7 +540,8 @@ class Register:
             raise RegisterError(f"event_id: {existing.event_id!r} is an ingested crossing, not a desk entry", "event_id", "event_id_reused")
         return DeskDecision(existing.event_id, existing.id, key, existing.local_date, decision.outcome == "admit",
                             tuple(r for r in decision.reasons.split(",") if r), decision.permitted_until,
-                            decision.limited_by, decision.regime, repeated=True, outcome=decision.outcome)
+                            decision.limited_by, decision.regime, repeated=True, outcome=decision.outcome,
+                            basis=existing.stay_basis or "visa_free")
 
     @staticmethod
     def _refuse_out_of_order(stays: list[RegisterStay], on: dt.date) -> None:
@@ -657,8 +728,10 @@ class Register:
         regime = self.regimes.get(latest.regime) if latest is not None and latest.regime else None
         days_used = engine_overstay = engine_note = None
         if regime is not None:
+            # With their bases (issue 13): days under a permit are left out of the window by the engine.
             engine_stays = tuple(
-                Stay(x.first_day, x.last_known_day if x.last_known_day is None or x.last_known_day <= on else on)
+                Stay(x.first_day, x.last_known_day if x.last_known_day is None or x.last_known_day <= on else on,
+                     x.basis)
                 for x in stays
             )
             try:
@@ -672,7 +745,7 @@ class Register:
             permitted_end=end, computed_end=current.computed_end if current else None, changed_by=changed_by,
             days_past_end=days_past, days_used=days_used, engine_overstay_days=engine_overstay,
             unpaired=tuple(x.unpaired for x in stays if x.unpaired), regime=regime.id if regime else None,
-            engine_note=engine_note,
+            engine_note=engine_note, basis=basis_code(current.basis) if current else None,
         )
 
     def history(self, key: str, *, actor: str, on: dt.date | None = None) -> History:
@@ -695,6 +768,7 @@ class Register:
                 "source": r.source, "corrects": r.corrects, "withdraws": r.withdraws, "note": r.note,
                 "decision": r.outcome, "permitted_until": r.permitted_until, "reasons": r.reasons or "",
                 "document": "this" if r.traveller_key == key else r.traveller_key[:12],
+                "basis": r.stay_basis or ("visa_free" if r.direction == "entry" else None),
             }
             for r in rows
         ]
@@ -702,6 +776,7 @@ class Register:
             {
                 "entry": x.entry.local_date if x.entry else None, "exit": x.exit.local_date if x.exit else None,
                 "unpaired": x.unpaired, "computed_end": x.computed_end, "computed_by": x.computed_by,
+                "basis": basis_code(x.basis),
                 "permitted_end": x.permitted_end,
                 "changes": [{"kind": ch.kind, "rule": ch.rule, "new_end": ch.new_end, "legal_basis": ch.legal_basis,
                              "officer": ch.officer} for ch in x.changes],
@@ -744,7 +819,8 @@ class Register:
                     continue
                 basis = stay.changes[-1].kind if stay.changes else stay.computed_by
                 found.append(Overstayer(stay.entry.traveller_key, stay.entry.nationality, stay.entry.local_date,
-                                        stay.entry.border_post, end, (on - end).days, basis))
+                                        stay.entry.border_post, end, (on - end).days, basis,
+                                        basis_code(stay.basis)))
         self._audit_reads(actor, "overstayers", [(person.traveller_key, f"on={on}") for person in found])
         return sorted(found, key=lambda o: (-o.days_past_end, o.traveller_key))
 
@@ -787,7 +863,7 @@ class Register:
             return None
         passport = Passport(entry.passport_type, entry.passport_expires) if entry.passport_expires else None
         regime, verdict = self.judge(entry.nationality, entry.destination, passport, entry.passport_type, prior,
-                                     entry.local_date)
+                                     entry.local_date, entry.basis)
         if regime is None:
             now_outcome, now_end = NO_REGIME, None
         else:
@@ -799,7 +875,7 @@ class Register:
         return ReviewItem(
             decision_id=row.id, traveller_key=entry.traveller_key, event_id=entry.event_id, entry=entry.local_date,
             desk_outcome=row.outcome, desk_end=row.permitted_until, desk_regime=row.regime,
-            now_outcome=now_outcome, now_end=now_end, now_regime=regime.id if regime else None,
+            now_outcome=now_outcome, now_end=now_end, now_regime=_id(regime),
             crossings_seen=len(seen), crossings_now=len(now),
             added=tuple(sorted(set(now) - set(seen))), removed=tuple(sorted(set(seen) - set(now))),
         )
@@ -870,7 +946,8 @@ class Register:
 
 _CROSSING_COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires",
                      "direction", "destination", "border_post", "local_date", "local_time", "source", "withdraws",
-                     "note", "recorded_by", "recorded_at")
+                     "note", "recorded_by", "recorded_at", "corrects", "stay_basis", "visa_kind", "basis_valid_from",
+                     "basis_valid_until", "visa_entries", "visa_duration_days")
 _DECISION_COLUMNS = ("traveller_key", "outcome", "permitted_until", "reasons", "limited_by", "regime", "officer",
                      "decided_at", "basis")
 _AUDIT_COLUMNS = ("at", "actor", "action", "traveller_key", "detail")
@@ -922,7 +999,9 @@ def traveller_key_text(value, field: str) -> str:
 
 
 def _id(regime: Regime | None) -> str | None:
-    return regime.id if regime is not None else None
+    """The regime id a decision stores: None for no regime, and for BASIS_ONLY (no visa-free
+    regime covers the traveller; the visa or permit decided)."""
+    return regime.id if regime is not None and regime.id != BASIS_ONLY else None
 
 
 class _GroupGrew(Exception):

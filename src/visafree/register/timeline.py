@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from visafree.engine import NO_REGIME, Presence
+from visafree.engine import NO_REGIME, Basis, LongStayVisa, Presence, ResidencePermit, Visa
 
 ENTRY_WITHOUT_EXIT = "entry_without_exit"
 EXIT_WITHOUT_ENTRY = "exit_without_entry"
@@ -34,6 +34,44 @@ class Crossing:
     permitted_until: dt.date | None = None
     reasons: str = ""
     regime: str | None = None
+    # The basis of the stay an entry opens (issue 13); stay_basis None: visa-free.
+    stay_basis: str | None = None
+    visa_kind: str | None = None
+    basis_valid_from: dt.date | None = None
+    basis_valid_until: dt.date | None = None
+    visa_entries: str | None = None
+    visa_duration_days: int | None = None
+
+    @property
+    def basis(self) -> Basis | None:
+        """The engine's value for the stay's basis (docs/basis.md); None: visa-free."""
+        return basis_from_columns(self.stay_basis, self.visa_kind, self.basis_valid_from, self.basis_valid_until,
+                                  self.visa_entries, self.visa_duration_days)
+
+
+def basis_from_columns(code, kind, valid_from, valid_until, entries, duration_days) -> Basis | None:
+    if code == "visa":
+        return Visa(valid_from, valid_until, entries or "multiple", kind or "short_stay", duration_days)
+    if code == "residence_permit":
+        return ResidencePermit(valid_until)
+    if code == "long_stay_visa":
+        return LongStayVisa()
+    return None
+
+
+def basis_columns(basis: Basis | None) -> dict:
+    """The crossing's columns for a basis (schema.crossings, migration 0003)."""
+    columns = dict(stay_basis=None, visa_kind=None, basis_valid_from=None, basis_valid_until=None,
+                   visa_entries=None, visa_duration_days=None)
+    if isinstance(basis, Visa):
+        columns.update(stay_basis="visa", visa_kind=basis.kind, basis_valid_from=basis.valid_from,
+                       basis_valid_until=basis.valid_until, visa_entries=basis.entries,
+                       visa_duration_days=basis.duration_days)
+    elif isinstance(basis, ResidencePermit):
+        columns.update(stay_basis="residence_permit", basis_valid_until=basis.valid_until)
+    elif isinstance(basis, LongStayVisa):
+        columns.update(stay_basis="long_stay_visa")
+    return columns
 
 
 @dataclass
@@ -59,6 +97,10 @@ class RegisterStay:
     changes: list[StayChange] = field(default_factory=list)
     regime: str | None = None  # the regime judged under; None: no regime covers (no_regime)
     desk_end: dt.date | None = None  # the end the desk decided at entry, on the history it saw then
+
+    @property
+    def basis(self) -> Basis | None:
+        return self.entry.basis if self.entry is not None else None
 
     @property
     def first_day(self) -> dt.date:
@@ -148,7 +190,7 @@ def fill_permitted_ends(stays: list[RegisterStay], judge, changes: list[StayChan
         if entry.outcome == NO_REGIME:
             stay.computed_by = NO_REGIME
             continue
-        regime, verdict = judge(entry, stays[:index])
+        regime, verdict = judge(entry, stays[:index])  # a stay on a visa or permit: judged by its basis
         if regime is None:
             stay.computed_by = NO_REGIME
             continue

@@ -104,3 +104,62 @@ def json_depth_ok(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         elif byte in (0x5D, 0x7D):
             depth -= 1
     return True
+
+
+def stay_basis(basis):
+    """The basis of an entry (issue 13, docs/basis.md): None (visa-free), a Visa, a
+    ResidencePermit or a LongStayVisa of the engine, each field checked and named
+    (`basis.valid_until`, `basis.entries`...) like every other field at the boundary."""
+    import datetime as dt
+
+    from visafree.engine import VISA_ENTRIES, VISA_KINDS, LongStayVisa, ResidencePermit, Visa
+
+    if basis is None or isinstance(basis, LongStayVisa):
+        return basis
+    if isinstance(basis, ResidencePermit):
+        if not isinstance(basis.valid_until, dt.date):
+            raise InvalidInput("basis.valid_until", "a date is required (YYYY-MM-DD)", "missing")
+        return basis
+    if not isinstance(basis, Visa):
+        raise InvalidInput("basis", "not a visa, a residence permit or a long-stay visa", "invalid_type")
+    for name in ("valid_from", "valid_until"):
+        if not isinstance(getattr(basis, name), dt.date):
+            raise InvalidInput(f"basis.{name}", "a date is required (YYYY-MM-DD)", "missing")
+    if basis.valid_until < basis.valid_from:
+        raise InvalidInput("basis.valid_until", f"{basis.valid_until} is before valid_from {basis.valid_from}",
+                           "invalid_basis")
+    if basis.entries not in VISA_ENTRIES:
+        raise InvalidInput("basis.entries", f"not one of {', '.join(VISA_ENTRIES)}", "invalid_basis")
+    if basis.kind not in VISA_KINDS:
+        raise InvalidInput("basis.kind", f"not one of {', '.join(VISA_KINDS)}", "invalid_basis")
+    if basis.duration_days is not None:
+        integer(basis.duration_days, "basis.duration_days", minimum=1, maximum=100_000)
+    return basis
+
+
+def visa_from_mrz(lines, *, nationality: str, reference_date, valid_from, entries: str = "multiple",
+                  kind: str = "short_stay", duration_days=None):
+    """A Visa from the visa's MRZ (ICAO 9303 Part 7, MRV-A or MRV-B: every check digit verified by
+    read_mrz) and what the MRZ does not carry, typed by the officer: valid_from, entries, kind,
+    duration. The visa must be for the passport's nationality (`visa_mrz.nationality`). Errors
+    name the field, never the value (mrz.py)."""
+    import datetime as dt
+
+    from visafree.engine import Visa
+
+    from .mrz import VISA_LAYOUTS, MRZError, read_mrz
+
+    if not isinstance(lines, (list, tuple)) or len(lines) != 2:
+        raise InvalidInput("visa_mrz", "give the visa's two MRZ lines", "missing")
+    try:
+        visa = read_mrz(list(lines), reference_date=reference_date, layouts=VISA_LAYOUTS)
+    except MRZError as exc:
+        raise InvalidInput("visa_" + exc.field, str(exc), exc.code) from None
+    if valid_from is not None and not isinstance(valid_from, dt.date):
+        raise InvalidInput("basis.valid_from", "a date is required (YYYY-MM-DD)", "invalid_type")
+    if visa.nationality != nationality:
+        raise InvalidInput("visa_mrz.nationality", "the visa is for another nationality than the passport's",
+                           "visa_nationality")
+    if valid_from is None:
+        raise InvalidInput("basis.valid_from", "the visa's MRZ has no valid-from date: type it", "missing")
+    return stay_basis(Visa(valid_from, visa.expires, entries, kind, duration_days))
