@@ -249,6 +249,9 @@ def test_no_regime_says_a_visa_is_needed(new_page):
     expect(page.locator("#error")).to_contain_text("Không có chế độ miễn thị thực nào")
     expect(page.locator("#nationality")).to_have_value("USA")
     expect(page.locator("#destination")).to_have_value("VNM")
+    # The explanation names the traveller's pair, in the language (from the API's answer).
+    expect(page.locator("#explanation")).to_contain_text("Hoa Kỳ")
+    expect(page.locator("#explanation")).to_contain_text("Việt Nam")
 
 
 # ------------------------------------------------------------------ keep, share, undo
