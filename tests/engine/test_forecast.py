@@ -20,7 +20,7 @@ from visafree.engine.check import _validate, _validate_planned, counted_presence
 from visafree.regimes import builtin_regimes
 
 from .reference import Reference, days_between
-from .test_properties import PROFILE, note_question, questions
+from .test_properties import NEW_YEAR, PROFILE, note_question, period_regimes, questions
 
 ONE = dt.timedelta(days=1)
 
@@ -39,7 +39,7 @@ def expected_from_judge(q: Question, presence: Presence, day: dt.date) -> tuple[
     rules = q.regime.rules_in_force(q.on)
     verdict = judge_entry(q.regime, q.nationality, q.destination, q.passport, presence, day, rules=rules)
     if verdict.latest_exit is None:
-        blocking = [r for r in verdict.reasons if r in (*ENTRY_REASONS, "window_limit")]
+        blocking = [r for r in verdict.reasons if r in (*ENTRY_REASONS, "window_limit", "period_limit")]
         return 0, blocking[0] if blocking else None
     return (verdict.latest_exit - day).days + 1, verdict.limited_by
 
@@ -127,3 +127,23 @@ def test_forecast_of_the_readme_journey():
 def test_forecast_needs_a_regime():
     with pytest.raises(InputError):
         forecast(Question(None, "KAZ", "VNM", dt.date(2025, 1, 1)))
+
+
+@settings(max_examples=150, **PROFILE)
+@given(questions(period_regimes(), NEW_YEAR), st.integers(1, 60))
+def test_forecast_with_a_fixed_period_equals_separate_calls(q, days):
+    """A fixed period (a calendar year, a period from the first entry) limits each start date as
+    judge_entry and the reference model say: the Belarusian who used 85 of 90 days of 2025 may
+    start a stay of 5 days, not 30."""
+    note_question(q)
+    assert_forecast_agrees(q, days, reference_starts=6)
+
+
+def test_forecast_of_a_calendar_year_limit():
+    regime = builtin_regimes()["vnm-blr"]
+    stays = (Stay(dt.date(2025, 2, 1), dt.date(2025, 3, 2)), Stay(dt.date(2025, 4, 1), dt.date(2025, 4, 30)),
+             Stay(dt.date(2025, 6, 1), dt.date(2025, 6, 25)))  # 30 + 30 + 25 = 85 days of 2025
+    f = forecast(Question(regime, "BLR", "VNM", dt.date(2025, 7, 1), stays))
+    assert (f.longest_stay[0], f.limited_by[0]) == (5, "period_limit")
+    new_year = (dt.date(2026, 1, 1) - dt.date(2025, 7, 1)).days
+    assert f.longest_stay[new_year] == 30  # a new calendar year: the per-stay limit again

@@ -28,11 +28,12 @@ from itertools import accumulate, compress, repeat
 from operator import add, not_, sub
 
 from .check import (
-    NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT, WINDOW_LIMIT, InputError,
-    Question, _last_day_with_validity, _validate, _validate_planned, _window, counted_presence, counted_spans,
+    ENTRY_REASONS, NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT, PERIOD_LIMIT,
+    WINDOW_LIMIT, InputError, Question, _last_day_with_validity, _validate, _validate_planned, _window,
+    counted_presence, counted_spans, judge_entry,
 )
 from .presence import Presence
-from .regime import Period
+from .regime import Period, RuleSet
 
 #: Start dates judged by default: the next 12 months from the reference date.
 HORIZON_DAYS = 365
@@ -174,6 +175,11 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
         limited[first:] = [PASSPORT_VALIDITY] * (days - first)
     if type_refused:
         longest, limited = [0] * days, [PASSPORT_TYPE] * days
+    elif rules.period is not None:
+        # A fixed period (engine/periods.py) is not monotone in the start date and its periods
+        # chain from the first entry: each start date is judged as judge_entry judges it (one
+        # O(log n) call per date), not by the one-pass arithmetic above, which knows only R3/R4.
+        _judge_each_start(question, rules, presence, o, days, longest, limited)
     for flags, code in ((covered, NATIONALITY), (in_force, NOT_IN_FORCE)):
         if flags.count(0):
             for i in range(days):
@@ -185,3 +191,20 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
         window_days=window[0] if window else None, window_max_days=window[1] if window else None,
         longest_stay=tuple(longest), limited_by=tuple(limited),
     )
+
+
+def _judge_each_start(question: Question, rules: RuleSet, presence: Presence, o: int, days: int,
+                      longest: list[int], limited: list[str | None]) -> None:
+    """longest[i], limited[i] for the start date o + i, from judge_entry (the rule an answer
+    names when the entry day itself is refused: the first of the entry reasons, else the limit)."""
+    regime = question.regime
+    assert regime is not None
+    for i in range(days):
+        day = dt.date.fromordinal(o + i)
+        verdict = judge_entry(regime, question.nationality, question.destination, question.passport, presence, day,
+                              rules=rules)
+        if verdict.latest_exit is None:
+            blocking = [r for r in verdict.reasons if r in ENTRY_REASONS or r in (WINDOW_LIMIT, PERIOD_LIMIT)]
+            longest[i], limited[i] = 0, blocking[0] if blocking else None
+        else:
+            longest[i], limited[i] = verdict.latest_exit.toordinal() - o - i + 1, verdict.limited_by
