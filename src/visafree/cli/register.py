@@ -47,7 +47,7 @@ def _language(lang: Optional[str] = typer.Option(None, "--lang", help="Language 
     _LANG["lang"] = chosen
 
 
-def _say(msgid: str, **params) -> str:
+def _say(msgid: str, /, **params) -> str:
     """An English template in the chosen language (visafree.register.words)."""
     from visafree.register.words import say
 
@@ -94,7 +94,7 @@ def _open(**options):
         _fail_on(exc)
 
 
-def _fail(message: str, code: int = 2, **params):
+def _fail(message: str, code: int = 2, /, **params):
     """Stop with an error: `message` is an English template (a msgid) filled with params."""
     _fail_text(_say(message, **params) if params or _LANG["lang"] != "en" else message, code)
 

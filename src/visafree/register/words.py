@@ -25,7 +25,7 @@ def language(query_lang: str | None, accept_language: str | None) -> str:
     return negotiate(accept_language, DEFAULT_LANGUAGE)
 
 
-def say(lang: str, msgid: str, **params: Any) -> str:
+def say(lang: str, msgid: str, /, **params: Any) -> str:
     """An English template in `lang`, its dates written as the language writes them."""
     if lang == "en":
         return msgid.format(**params) if params else msgid
