@@ -262,12 +262,20 @@ def entry(
     raise typer.Exit(0 if decision.admitted else 3 if decision.outcome == "no_regime" else 1)
 
 
+def _regime_name(t, regime_id: str | None) -> str:
+    """A built-in regime by its title in the language (issue 12: never an id in a sentence)."""
+    from visafree.regimes import builtin_regimes
+
+    regime = builtin_regimes().get(regime_id or "")
+    return t.title(regime) if regime is not None else str(regime_id)
+
+
 def _print_decision(decision) -> None:
     """The desk's decision in a language other than English: the same facts, in its words."""
     from visafree.i18n import translator
 
     t = translator(_LANG["lang"])
-    regime = decision.regime or _say("none: judged by the basis")
+    regime = _regime_name(t, decision.regime) if decision.regime else _say("none: judged by the basis")
     on_basis = "" if decision.basis == "visa_free" else _say("; on a {basis}", basis=t.format_value(decision.basis))
     if decision.outcome == "no_regime":
         console.print(f"[yellow]{_say('NO REGIME')}[/yellow] "
@@ -383,7 +391,7 @@ def _print_status_translated(status) -> None:
         console.print(_say("not in the host country"))
     if status.days_used is not None:
         console.print(_say("days of presence in the 180-day period ending {on}: {days} (regime {regime})",
-                           on=status.on, days=status.days_used, regime=status.regime))
+                           on=status.on, days=status.days_used, regime=_regime_name(t, status.regime)))
     if status.unpaired:
         console.print(f"[yellow]{_say('unpaired events: {events}', events=', '.join(status.unpaired))}[/yellow]")
     if status.engine_note:
@@ -579,7 +587,8 @@ def overstayers(
                 handle.write(text)
             console.print(_say("{count} overstayer(s) on {day} written to {path}", count=len(found), day=day, path=csv_out))
         return
-    table = Table("traveller", "nationality", "entry", "post", "stay on", "permitted until", "days past", "set by",
+    table = Table(*(_say(h) for h in ("traveller", "nationality", "entry", "post", "stay on", "permitted until", "days past",
+                                      "set by")),
                   title=_say("Overstayers on {day}: {count}", day=day, count=len(found)))
     for o in found:
         table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post,

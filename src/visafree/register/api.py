@@ -315,7 +315,8 @@ def _key(register: Register, body: TravellerIn) -> str:
 
 
 @router.post("/entries")
-def record_entry(body: CrossingIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+def record_entry(body: CrossingIn, request: Request, register: Register = Depends(get_register),
+                 who: TokenInfo = Depends(require("officer"))):
     today = register.local_today()
     document = body.passport.document(today)
     try:
@@ -333,7 +334,9 @@ def record_entry(body: CrossingIn, register: Register = Depends(get_register), w
     }
     if decision.outcome == "no_regime":
         # What to do next (issue 13): not a refusal; record the entry on the visa or permit.
-        answer["next_step"] = {"message": NO_REGIME_ADVICE, "resend_with": "basis"}
+        # Said in the language of ?lang= or Accept-Language, as the errors are (issue 12).
+        lang = words.language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        answer["next_step"] = {"message": words.say(lang, NO_REGIME_ADVICE), "resend_with": "basis"}
     return answer
 
 
