@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from visafree.cli import app
 from visafree.i18n import translator
+from visafree.regimes import builtin_regimes
 from visafree.register.api import get_register, router
 from visafree.register.mrz import LABELS, MRZ_ERRORS, MRZError, read_mrz
 
@@ -54,9 +55,9 @@ def test_desk_journey_is_said_in_the_language(fresh, lang):
     # R3: day 30 of the stay is the last one (vn-kz); the dates written as the language writes them.
     admitted = t.gettext("{entry}: permitted until {until} (limited by {limited_by}; regime {regime}{on_basis})").format(
         entry=t.format_date(D(2026, 10, 1)), until=t.format_date(D(2026, 10, 30)), limited_by=t.reason("per_stay_limit"),
-        regime="vn-kz", on_basis="")
+        regime=t.title(builtin_regimes()["vn-kz"]), on_basis="")
     assert f"{t.gettext('ADMIT')} {admitted}" in entry.output
-    assert "ADMIT" not in entry.output and "permitted until" not in entry.output
+    assert "ADMIT" not in entry.output and "permitted until" not in entry.output and "vn-kz" not in entry.output
 
     status = run(lang, "status", *passport, "--on", "2026-10-05")
     assert HOST[lang] in status.output and t.format_date(D(2026, 10, 30)) in status.output

@@ -91,7 +91,11 @@ def _open(**options):
     try:
         return open_register(**options)
     except ConfigError as exc:
-        _fail_on(exc)
+        # The fix (a path, a command) is the operator's own setup, never a traveller's data: it
+        # is kept as written, after a line in the chosen language.
+        if _LANG["lang"] != "en":
+            _fail("the register cannot be opened (its configuration, in English): {detail}", detail=str(exc))
+        _fail_text(str(exc))
 
 
 def _fail(message: str, code: int = 2, /, **params):
