@@ -185,3 +185,17 @@ def test_register_block_is_in_all_four_catalogues():
         assert text.count("# register (issue 12)") == 1
         blocks[lang] = re.findall(r'^msgid "(.*)"$', text.split("# register (issue 12)")[1], re.M)
     assert blocks["vi"] == blocks["en"] == blocks["ru"] == blocks["kk"] and len(blocks["en"]) > 60
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_api_no_regime_next_step_is_said_in_the_language(api, lang):
+    client, token = api
+    passport = {"issuing_state": "USA", "document_number": "X1234567", "nationality": "USA", "expires": "2032-01-01"}
+    answer = client.post(f"/api/v1/register/entries?lang={lang}", json={"passport": passport, "date": "2025-03-01",
+                                                                         "border_post": "HAN"},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.json()["decision"] == "no_regime"
+    step = answer.json()["next_step"]
+    assert step == {"message": translator(lang).gettext("no visa-free regime known: check a visa or permit"),
+                    "resend_with": "basis"}
+    assert step["message"] != "no visa-free regime known: check a visa or permit" and "X1234567" not in answer.text
