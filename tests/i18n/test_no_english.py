@@ -213,3 +213,67 @@ def test_english_stays_english(client):
     r = client.post("/api/v1/check", json=API_BAD["invalid_date"])
     assert r.json()["error"]["message"] == "stays[0].entry: '2025-02-30' is not a date (YYYY-MM-DD)"
     assert r.headers["content-language"] == "en"
+
+
+# The border register (issue 12): the desk's lines and errors, and the register API's error messages.
+REGISTER_ALLOWED = {"mrz", "bearer", "token", "body", "issuing_state", "document_number", "traveller_key"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_register_cli_and_api_errors_have_no_english(lang, tmp_path, monkeypatch):
+    import datetime as dt
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from visafree.register import open_register
+    from visafree.register.api import get_register, router
+    from visafree.register.mrz import make_td3
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("VISAFREE_DATABASE_URL", "VISAFREE_REGISTER_KEY", "VISAFREE_KEY_FILE", "VISAFREE_REGISTER_COUNTRY", "VISAFREE_LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "300")
+    line1, line2 = make_td3(issuing_state="KAZ", document_number="N12345678", nationality="KAZ",
+                            birth=dt.date(1990, 1, 2), expires=dt.date(2030, 5, 6))
+    bad2 = line2[:-1] + ("0" if line2[-1] != "0" else "1")
+
+    def reg(*args):
+        return CliRunner().invoke(cli_app, ["register", "--lang", lang, *args], catch_exceptions=False)
+
+    assert reg("init").exit_code == 0
+    passport = ("--mrz", line1, "--mrz", line2)
+    outputs = [
+        reg("entry", "--post", "HAN", "--date", "2026-10-01", *passport),
+        reg("status", *passport, "--on", "2026-10-05"),
+        reg("exit", "--post", "HAN", "--date", "2026-11-26", *passport),
+        reg("entry", "--post", "HAN", "--mrz", line1, "--mrz", bad2),
+        reg("entry", "--post", "HAN", "--mrz", line1),
+        reg("entry", "--post", "HAN", "--date", "2026-02-30", *passport),
+        reg("entry", "--post", "HAN"),
+    ]
+    for result in outputs:
+        # Notes of the engine are the traveller's explanation (translated in the traveller CLI).
+        lines = [line for line in result.output.splitlines() if not line.startswith("  ") or "next" in line]
+        assert [w for w in leaks("\n".join(lines), lang) if w.lower() not in REGISTER_ALLOWED] == [], result.output
+
+    web = FastAPI()
+    web.include_router(router)
+    register = open_register()
+    web.dependency_overrides[get_register] = lambda: register
+    with TestClient(web) as client:
+        token = register.create_token("officer", "desk", created_by="test")
+        auth = {"Authorization": f"Bearer {token}", "Accept-Language": lang}
+        answers = [
+            client.post("/api/v1/register/status", json={}, headers={"Accept-Language": lang}),
+            client.post("/api/v1/register/status", json={}, headers=auth),
+            client.post("/api/v1/register/entries", json={"passport": {"mrz": [line1, bad2]}, "date": "2026-10-01",
+                                                          "border_post": "HAN"}, headers=auth),
+            client.post("/api/v1/register/entries", json={"passport": {}, "date": "2026-10-01", "border_post": "HAN"},
+                        headers=auth),
+            client.post("/api/v1/register/entries", json={"date": "x"}, headers=auth),
+        ]
+    for answer in answers:
+        assert answer.status_code in (401, 422) and answer.headers["content-language"] == lang
+        message = answer.json()["error"]["message"]
+        assert [w for w in leaks(message, lang) if w.lower() not in REGISTER_ALLOWED] == [], message

@@ -24,6 +24,42 @@ register_app = typer.Typer(
 token_app = typer.Typer(help="API tokens (officer: record and read; auditor: read and the audit log; admin: tokens).", no_args_is_help=True)
 register_app.add_typer(token_app, name="token")
 
+#: The language of every text a person reads (issue 12): --lang, else VISAFREE_LANG, else English.
+#: JSON, CSV, codes and keys never change with it.
+_LANG = {"lang": "en"}
+
+
+def _default_lang() -> str:
+    from visafree.i18n import LANGUAGES
+
+    value = os.environ.get("VISAFREE_LANG", "").split(".")[0].split("_")[0].split("-")[0].lower()
+    return value if value in LANGUAGES else "en"
+
+
+@register_app.callback()
+def _language(lang: Optional[str] = typer.Option(None, "--lang", help="Language of the texts: vi, en, ru or kk (default $VISAFREE_LANG, else en).")) -> None:
+    from visafree.i18n import LANGUAGES
+
+    chosen = (lang or _default_lang()).lower()
+    if chosen not in LANGUAGES:
+        _LANG["lang"] = "en"
+        _fail("--lang: unsupported language {lang!r}; expected one of {known}", lang=lang, known=", ".join(LANGUAGES))
+    _LANG["lang"] = chosen
+
+
+def _say(msgid: str, /, **params) -> str:
+    """An English template in the chosen language (visafree.register.words)."""
+    from visafree.register.words import say
+
+    return say(_LANG["lang"], msgid, **params)
+
+
+def _fail_on(exc: BaseException):
+    """An exception's message in the chosen language; never a value from the document."""
+    from visafree.register.words import error_message
+
+    _fail_text(error_message(_LANG["lang"], exc, str(exc)))
+
 # soft_wrap: a decision line must stay one line in a log or a pipe, whatever the width.
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -42,6 +78,8 @@ def _officer(value: str | None) -> str:
     try:
         return text(who, "officer")
     except InvalidInput as exc:
+        if _LANG["lang"] != "en":
+            _fail_on(exc)
         _fail(f"--officer: {str(exc).split(': ', 1)[1]}")
 
 
@@ -49,27 +87,36 @@ def _open(**options):
     try:
         from visafree.register import ConfigError, open_register
     except ModuleNotFoundError as exc:
-        _fail(f"the register needs its extra: pip install 'visafree[register]' ({exc.name} is missing)")
+        _fail("the register needs its extra: pip install 'visafree[register]' ({name} is missing)", name=exc.name)
     try:
         return open_register(**options)
     except ConfigError as exc:
-        _fail(str(exc))
+        # The fix (a path, a command) is the operator's own setup, never a traveller's data: it
+        # is kept as written, after a line in the chosen language.
+        if _LANG["lang"] != "en":
+            _fail("the register cannot be opened (its configuration, in English): {detail}", detail=str(exc))
+        _fail_text(str(exc))
 
 
-def _fail(message: str, code: int = 2):
-    errors.print(f"[red]error:[/red] {message}")
+def _fail(message: str, code: int = 2, /, **params):
+    """Stop with an error: `message` is an English template (a msgid) filled with params."""
+    _fail_text(_say(message, **params) if params or _LANG["lang"] != "en" else message, code)
+
+
+def _fail_text(text: str, code: int = 2):
+    errors.print(f"[red]{_say('error:')}[/red] {text}")
     raise typer.Exit(code)
 
 
 def _date(value: str | None, name: str, default: dt.date | None = None) -> dt.date:
     if value is None:
         if default is None:
-            _fail(f"{name}: a date is required")
+            _fail("{name}: a date is required", name=name)
         return default
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        _fail(f"{name}: {value!r} is not a real date (YYYY-MM-DD)")
+        _fail("{name}: {value!r} is not a real date (YYYY-MM-DD)", name=name, value=value)
 
 
 def _time(value: str | None) -> dt.time | None:
@@ -78,7 +125,7 @@ def _time(value: str | None) -> dt.time | None:
     try:
         return dt.time.fromisoformat(value)
     except ValueError:
-        _fail(f"--time: {value!r} is not a time (HH:MM)")
+        _fail("--time: {value!r} is not a time (HH:MM)", value=value)
 
 
 def _document(mrz, issuing_state, document_number, nationality, passport_type, expires, today):
@@ -87,12 +134,12 @@ def _document(mrz, issuing_state, document_number, nationality, passport_type, e
 
     if mrz:
         if len(mrz) not in (2, 3):
-            _fail(f"--mrz: give every line of the document's machine readable zone: 2 (passport, TD2 card) "
-                  f"or 3 (TD1 card) (got {len(mrz)})")
+            _fail("--mrz: give every line of the document's machine readable zone: 2 (passport, TD2 card) "
+                  "or 3 (TD1 card) (got {got})", got=len(mrz))
         try:
             parsed = read_mrz(list(mrz), reference_date=today, layouts=IDENTITY_LAYOUTS)
         except MRZError as exc:
-            _fail(str(exc))
+            _fail_on(exc)
         # A TD1 or TD2 card has no passport type: judged as id_card, which no built-in regime lists.
         return Document(parsed.issuing_state, parsed.document_number, parsed.nationality,
                         parsed.passport_type or "id_card", parsed.expires)
@@ -111,7 +158,7 @@ def _traveller_key(register, key, mrz, issuing_state, document_number, nationali
     try:
         return register.key_of(document)
     except (RegisterError, ValueError) as exc:
-        _fail(str(exc))
+        _fail_on(exc)
 
 
 def _json(value) -> None:
@@ -194,10 +241,12 @@ def entry(
                                          border_post=post, at=_time(at), event_id=event_id, refuse_basis=refuse,
                                          basis=basis)
     except (RegisterError, ValueError) as exc:
-        _fail(str(exc))
+        _fail_on(exc)
     on_basis = "" if decision.basis == "visa_free" else f"; on a {decision.basis.replace('_', ' ')}"
     if as_json:
         _json(decision)
+    elif _LANG["lang"] != "en":
+        _print_decision(decision)
     elif decision.outcome == "no_regime":
         console.print(f"[yellow]NO REGIME[/yellow] {decision.entry} — no visa-free regime known: check a visa or permit")
         console.print("  next: record the entry on it, e.g. --visa-from D --visa-until D (or --visa-mrz L1 --visa-mrz L2"
@@ -211,10 +260,44 @@ def entry(
                       f"(regime {decision.regime or 'none: judged by the basis'}{on_basis})")
     if not as_json:
         for note in decision.notes:
-            console.print(f"  {note}")
-        console.print(f"  traveller {decision.traveller_key[:16]}…  event {decision.event_id}"
-                      + ("  (already recorded: this is the stored decision)" if decision.repeated else ""))
+            console.print(f"  {_say(note)}")
+        console.print(_say("  traveller {key}…  event {event}", key=decision.traveller_key[:16], event=decision.event_id)
+                      + (_say("  (already recorded: this is the stored decision)") if decision.repeated else ""))
     raise typer.Exit(0 if decision.admitted else 3 if decision.outcome == "no_regime" else 1)
+
+
+def _regime_name(t, regime_id: str | None) -> str:
+    """A built-in regime by its title in the language (issue 12: never an id in a sentence)."""
+    from visafree.regimes import builtin_regimes
+
+    regime = builtin_regimes().get(regime_id or "")
+    return t.title(regime) if regime is not None else str(regime_id)
+
+
+def _print_decision(decision) -> None:
+    """The desk's decision in a language other than English: the same facts, in its words."""
+    from visafree.i18n import translator
+
+    t = translator(_LANG["lang"])
+    regime = _regime_name(t, decision.regime) if decision.regime else _say("none: judged by the basis")
+    on_basis = "" if decision.basis == "visa_free" else _say("; on a {basis}", basis=t.format_value(decision.basis))
+    if decision.outcome == "no_regime":
+        console.print(f"[yellow]{_say('NO REGIME')}[/yellow] "
+                      + _say("{entry}: no visa-free regime known: check a visa or permit", entry=decision.entry))
+        console.print(_say("  next: record the entry on it, e.g. --visa-from D --visa-until D (or --visa-mrz L1 --visa-mrz L2"
+                           " --visa-from D) [--visa-entries single --visa-days N], or --permit-until D, or --long-stay"))
+    elif decision.admitted:
+        line = (_say("{entry}: permitted until {until} (limited by {limited_by}; regime {regime}{on_basis})",
+                     entry=decision.entry, until=decision.permitted_until, limited_by=t.reason(decision.limited_by or ""),
+                     regime=regime, on_basis=on_basis)
+                if decision.permitted_until else
+                _say("{entry}: no end this register knows (limited by {limited_by}; regime {regime}{on_basis})",
+                     entry=decision.entry, limited_by=t.reason(decision.limited_by or ""), regime=regime, on_basis=on_basis))
+        console.print(f"[green]{_say('ADMIT')}[/green] {line}")
+    else:
+        console.print(f"[red]{_say('REFUSE')}[/red] "
+                      + _say("{entry}: reasons: {reasons} (regime {regime}{on_basis})", entry=decision.entry,
+                             reasons=", ".join(t.reason(r) for r in decision.reasons), regime=regime, on_basis=on_basis))
 
 
 def _basis(document, today, visa_mrz, visa_from, visa_until, visa_entries, visa_days, visa_kind, permit_until, long_stay):
@@ -261,9 +344,21 @@ def exit_(
         record = register.record_exit(document, _date(on, "--date", today), officer=_officer(officer),
                                       border_post=post, at=_time(at), event_id=event_id)
     except (RegisterError, ValueError) as exc:
-        _fail(str(exc))
+        _fail_on(exc)
     if as_json:
         _json(record)
+        return
+    if _LANG["lang"] != "en":
+        if record.unpaired:
+            console.print(_say("EXIT {exit} recorded without a recorded entry (kept and reported as unpaired)", exit=record.exit))
+        elif record.overstay_days:
+            console.print(_say("EXIT {exit}: stay from {entry}, permitted until {end}", exit=record.exit, entry=record.entry,
+                               end=record.permitted_end)
+                          + ", [red]" + _n("{n} day past the permitted end", "{n} days past the permitted end",
+                                           record.overstay_days) + "[/red]")
+        else:
+            console.print(_say("EXIT {exit}: stay from {entry}, permitted until {end}", exit=record.exit, entry=record.entry,
+                               end=record.permitted_end))
         return
     if record.unpaired:
         console.print(f"EXIT {record.exit} recorded [yellow]without a recorded entry[/yellow] (kept and reported as unpaired)")
@@ -272,7 +367,45 @@ def exit_(
         console.print(f"EXIT {record.exit} — stay from {record.entry}, permitted until {record.permitted_end}{late}")
 
 
+def _n(singular: str, plural: str, n: int) -> str:
+    """A phrase with a number in the form the language gives that number (ngettext, issue 12)."""
+    from visafree.i18n import translator
+
+    return translator(_LANG["lang"]).npgettext("register", singular, plural, n).format(n=n)
+
+
+def _print_status_translated(status) -> None:
+    from visafree.i18n import translator
+
+    t = translator(_LANG["lang"])
+    if status.in_country:
+        if status.basis and status.basis != "visa_free":
+            line = _say("in the host country on a {basis} since {entry}; permitted until {end}",
+                        basis=t.format_value(status.basis), entry=status.entry, end=status.permitted_end)
+        else:
+            line = _say("in the host country since {entry}; permitted until {end}", entry=status.entry, end=status.permitted_end)
+        if status.changed_by:
+            line += _say(" ({changed_by}; computed {computed})", changed_by=_say(status.changed_by),
+                         computed=status.computed_end)
+        console.print(line)
+        if status.days_past_end:
+            console.print("[red]" + _n("{n} day past the permitted end", "{n} days past the permitted end",
+                                       status.days_past_end) + "[/red]")
+    else:
+        console.print(_say("not in the host country"))
+    if status.days_used is not None:
+        console.print(_say("days of presence in the 180-day period ending {on}: {days} (regime {regime})",
+                           on=status.on, days=status.days_used, regime=_regime_name(t, status.regime)))
+    if status.unpaired:
+        console.print(f"[yellow]{_say('unpaired events: {events}', events=', '.join(status.unpaired))}[/yellow]")
+    if status.engine_note:
+        console.print(f"[yellow]{_say('engine: {note}', note=_say(status.engine_note))}[/yellow]")
+
+
 def _print_status(status) -> None:
+    if _LANG["lang"] != "en":
+        _print_status_translated(status)
+        return
     if status.in_country:
         on_basis = f" on a {status.basis.replace('_', ' ')}" if status.basis and status.basis != "visa_free" else ""
         console.print(f"in the country{on_basis} since {status.entry}; permitted until {status.permitted_end}"
@@ -345,8 +478,9 @@ def _change(kind: str, key, mrz, issuing_state, document_number, nationality, pa
     try:
         change = register.change_stay(traveller, kind, _date(until, "--until"), legal_basis=basis, officer=_officer(officer))
     except RegisterError as exc:
-        _fail(str(exc))
-    console.print(f"{kind} ({change.rule}) recorded: the stay is now permitted until {change.new_end}")
+        _fail_on(exc)
+    console.print(_say("{kind} ({rule}) recorded: the stay is now permitted until {end}", kind=_say(kind), rule=change.rule,
+                       end=change.new_end))
 
 
 @register_app.command()
@@ -387,8 +521,8 @@ def link(
     try:
         link_id = register.link_documents(key, to_key, reason=reason, officer=_officer(officer))
     except RegisterError as exc:
-        _fail(str(exc))
-    console.print(f"link {link_id} recorded: the two documents' histories are now one")
+        _fail_on(exc)
+    console.print(_say("link {id} recorded: the two documents' histories are now one", id=link_id))
 
 
 @register_app.command()
@@ -403,8 +537,8 @@ def unlink(
     try:
         register.withdraw_link(link_id, reason=reason, officer=_officer(officer))
     except RegisterError as exc:
-        _fail(str(exc))
-    console.print(f"link {link_id} withdrawn: the documents' histories are separate again")
+        _fail_on(exc)
+    console.print(_say("link {id} withdrawn: the documents' histories are separate again", id=link_id))
 
 
 @register_app.command()
@@ -432,8 +566,8 @@ def correct(
         new_id = register.correct_crossing(crossing_id, reason=reason, officer=_officer(officer),
                                            new_date=_date(on, "--date") if on else None, new_time=_time(at))
     except RegisterError as exc:
-        _fail(str(exc))
-    console.print(f"correction {new_id} recorded for crossing {crossing_id}")
+        _fail_on(exc)
+    console.print(_say("correction {id} recorded for crossing {crossing}", id=new_id, crossing=crossing_id))
 
 
 @register_app.command()
@@ -455,10 +589,11 @@ def overstayers(
         else:
             with open(csv_out, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
-            console.print(f"{len(found)} overstayer(s) on {day} written to {csv_out}")
+            console.print(_say("{count} overstayer(s) on {day} written to {path}", count=len(found), day=day, path=csv_out))
         return
-    table = Table("traveller", "nationality", "entry", "post", "stay on", "permitted until", "days past", "set by",
-                  title=f"Overstayers on {day}: {len(found)}")
+    table = Table(*(_say(h) for h in ("traveller", "nationality", "entry", "post", "stay on", "permitted until", "days past",
+                                      "set by")),
+                  title=_say("Overstayers on {day}: {count}", day=day, count=len(found)))
     for o in found:
         table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post,
                       o.stay_basis.replace("_", " "), str(o.permitted_end), str(o.days_past_end), o.basis)
@@ -481,7 +616,7 @@ def rotate_key(
     try:
         fingerprint, count = rotate(register.engine, RegisterConfig.from_env(), os.environ, actor=_officer(officer))
     except ConfigError as exc:
-        _fail(str(exc))
+        _fail_on(exc)
     console.print(f"key rotated: {count} pseudonym(s) re-keyed; new key fingerprint {fingerprint[:12]}…; "
                   f"back up {RegisterConfig.from_env().key_file} now")
 
@@ -496,7 +631,7 @@ def review(officer: Optional[str] = OFFICER, as_json: bool = JSON) -> None:
         _json([dict(item.__dict__, end_changed=item.end_changed) for item in items])
         return
     table = Table("decision", "traveller", "entry", "desk", "desk end", "now", "end now", "crossings seen → now",
-                  title=f"Decisions to review: {len(items)}")
+                  title=_say("Decisions to review: {count}", count=len(items)))
     for x in items:
         table.add_row(str(x.decision_id), x.traveller_key[:16] + "…", str(x.entry), f"{x.desk_outcome} ({x.desk_regime})",
                       str(x.desk_end or ""), f"{x.now_outcome} ({x.now_regime})", str(x.now_end or ""),
@@ -520,14 +655,14 @@ def ingest(
         summary = run(register, path, fmt=fmt, rejects=rejects, chunk_size=chunk_size, progress=progress,
                       recorded_by=f"ingest:{os.path.basename(path)}")
     except IngestError as exc:
-        _fail(str(exc))
+        _fail_on(exc)
     if as_json:
         _json(summary)
     else:
-        console.print(f"read {summary.read} = stored {summary.stored} + duplicates {summary.duplicates} "
-                      f"+ rejected {summary.rejected}")
+        console.print(_say("read {read} = stored {stored} + duplicates {duplicates} + rejected {rejected}",
+                           read=summary.read, stored=summary.stored, duplicates=summary.duplicates, rejected=summary.rejected))
         if summary.rejected:
-            console.print(f"rejects: {summary.rejects_file}")
+            console.print(_say("rejects: {path}", path=summary.rejects_file))
         if summary.unpaired:
             console.print("unpaired events (kept): " + ", ".join(f"{k} {v}" for k, v in sorted(summary.unpaired.items())))
     if not summary.balanced:
@@ -563,7 +698,7 @@ def token_create(
     try:
         token = register.create_token(role, label, created_by=_officer(officer))
     except RegisterError as exc:
-        _fail(str(exc))
+        _fail_on(exc)
     errors.print(f"{role} token for {label} (shown once; keep it secret):")
     print(token)
 
@@ -587,5 +722,5 @@ def token_revoke(token_id: int = typer.Argument(...), officer: Optional[str] = O
     try:
         register.revoke_token(token_id, revoked_by=_officer(officer))
     except RegisterError as exc:
-        _fail(str(exc))
-    console.print(f"token {token_id} revoked")
+        _fail_on(exc)
+    console.print(_say("token {id} revoked", id=token_id))

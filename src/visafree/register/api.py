@@ -22,14 +22,18 @@ from pydantic import BaseModel, Field
 
 from . import validate as v
 from .export import overstayers_csv
+from . import words
 from .mrz import IDENTITY_LAYOUTS, MRZError, read_mrz
 from .service import NO_REGIME_ADVICE, Document, Register, RegisterError, TokenInfo
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None, headers=None) -> JSONResponse:
-    """The v1 error shape, {"error": {"code", "message", "field"}}, whatever app includes us."""
-    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status,
-                        headers=headers)
+def error_response(status: int, code: str, message: str, field: str | None = None, headers=None,
+                   lang: str = "en", error: BaseException | None = None) -> JSONResponse:
+    """The v1 error shape, {"error": {"code", "message", "field"}}, whatever app includes us; the
+    message in the reader's language (issue 12), answered with Content-Language."""
+    said = words.error_message(lang, error, message)
+    return JSONResponse({"error": {"code": code, "message": said, "field": field}}, status_code=status,
+                        headers={**(headers or {}), "Content-Language": lang})
 
 
 class RegisterRoute(APIRoute):
@@ -40,48 +44,70 @@ class RegisterRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request):
+            lang = words.language(request.query_params.get("lang"), request.headers.get("accept-language"))
             try:
                 register = request.app.dependency_overrides.get(get_register, get_register)()
                 info = register.authenticate(_bearer(request))
             except HTTPException as exc:
-                return _from_http(exc)
+                return _from_http(exc, lang)
             if info is None:
                 return error_response(401, "unauthorized", "a valid bearer token is required", None,
-                                      {"WWW-Authenticate": "Bearer"})
+                                      {"WWW-Authenticate": "Bearer"}, lang)
             request.state.register_token = info
             if request.method in ("POST", "PUT", "PATCH") and not request.url.path.endswith("/ingest"):
                 body = await request.body()
                 if not v.json_depth_ok(body):
-                    return error_response(422, "invalid_request", f"body: nested deeper than {v.MAX_JSON_DEPTH} levels", "body")
+                    return error_response(422, "invalid_request", f"body: nested deeper than {v.MAX_JSON_DEPTH} levels", "body",
+                                          lang=lang, error=_Templated("body: nested deeper than {max} levels", max=v.MAX_JSON_DEPTH))
             try:
                 return await handler(request)
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body", "header")]
                 field = ".".join(loc) or None
-                return error_response(422, "invalid_request", f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
+                return error_response(422, "invalid_request", f"{field or 'request'}: {first.get('msg', 'invalid')}", field,
+                                      lang=lang, error=_Templated("{field}: this value is not accepted", field=field or "request"))
             except HTTPException as exc:
-                return _from_http(exc)
+                return _from_http(exc, lang)
             except (RegisterError, MRZError, v.InvalidInput) as exc:
-                return error_response(422, getattr(exc, "code", "invalid") or "invalid", str(exc), getattr(exc, "field", None))
+                return error_response(422, getattr(exc, "code", "invalid") or "invalid", str(exc), getattr(exc, "field", None),
+                                      lang=lang, error=exc)
             except Exception as exc:  # noqa: BLE001 - the last guard: a database refusal is not a 500
                 from sqlalchemy.exc import DBAPIError
 
                 if isinstance(exc, DBAPIError):
-                    return error_response(409, "conflict", "the register refused this record; try again", None)
+                    return error_response(409, "conflict", "the register refused this record; try again", None, lang=lang)
                 raise
 
         return guarded
 
 
-def _from_http(exc: HTTPException) -> JSONResponse:
+class _Templated(Exception):
+    """A message with a template and params, said in the reader's language by words.error_message."""
+
+    def __init__(self, template: str, **params):
+        super().__init__(template.format(**params))
+        self.template, self.params = template, params
+
+
+def _from_http(exc: HTTPException, lang: str = "en") -> JSONResponse:
     detail = exc.detail
     if isinstance(detail, dict):
-        return error_response(exc.status_code, detail.get("code", "invalid"), detail.get("message") or detail.get("error", ""),
-                              detail.get("field"), getattr(exc, "headers", None))
+        code = detail.get("code", "invalid")
+        cause = detail.get("exception") or _Coded(code)
+        return error_response(exc.status_code, code, detail.get("message") or detail.get("error", ""),
+                              detail.get("field"), getattr(exc, "headers", None), lang, cause)
     codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 503: "register_unavailable"}
-    return error_response(exc.status_code, codes.get(exc.status_code, "invalid_request"), str(detail), None,
-                          getattr(exc, "headers", None))
+    code = codes.get(exc.status_code, "invalid_request")
+    return error_response(exc.status_code, code, str(detail), None, getattr(exc, "headers", None), lang, _Coded(code))
+
+
+class _Coded(Exception):
+    """A refusal known by its code only (its message names values, so it is not translated whole)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 router = APIRouter(prefix="/api/v1/register", tags=["register"], route_class=RegisterRoute)
@@ -170,7 +196,7 @@ def _actor(info: TokenInfo) -> str:
 
 def _bad(exc: Exception) -> HTTPException:
     field = getattr(exc, "field", None)
-    return HTTPException(422, {"message": str(exc), "field": field, "code": getattr(exc, "code", "invalid")})
+    return HTTPException(422, {"message": str(exc), "field": field, "code": getattr(exc, "code", "invalid"), "exception": exc})
 
 
 class PassportIn(BaseModel):
@@ -289,7 +315,8 @@ def _key(register: Register, body: TravellerIn) -> str:
 
 
 @router.post("/entries")
-def record_entry(body: CrossingIn, register: Register = Depends(get_register), who: TokenInfo = Depends(require("officer"))):
+def record_entry(body: CrossingIn, request: Request, register: Register = Depends(get_register),
+                 who: TokenInfo = Depends(require("officer"))):
     today = register.local_today()
     document = body.passport.document(today)
     try:
@@ -307,7 +334,9 @@ def record_entry(body: CrossingIn, register: Register = Depends(get_register), w
     }
     if decision.outcome == "no_regime":
         # What to do next (issue 13): not a refusal; record the entry on the visa or permit.
-        answer["next_step"] = {"message": NO_REGIME_ADVICE, "resend_with": "basis"}
+        # Said in the language of ?lang= or Accept-Language, as the errors are (issue 12).
+        lang = words.language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        answer["next_step"] = {"message": words.say(lang, NO_REGIME_ADVICE), "resend_with": "basis"}
     return answer
 
 
