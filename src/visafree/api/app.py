@@ -308,6 +308,18 @@ def _bad_lang(request: Request) -> Response | None:
     return None
 
 
+async def _language_and_body(request: Request, default: str | None = None
+                             ) -> tuple[str | None, Any, Response | None]:
+    """The POST endpoints' common start: the language asked for (a refusal for an unknown one),
+    then the JSON body read in that language; the Response is a refusal to send as it is."""
+    refused = _bad_lang(request)
+    if refused is not None:
+        return None, None, refused
+    chosen = _lang(request, request.query_params.get("lang")) or default
+    data, refused = await _json_body(request, chosen)
+    return chosen, data, refused
+
+
 CHECK_BODY = {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/CheckRequest"},
     "examples": {
@@ -386,11 +398,7 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
     )
     async def forecast_days(request: Request) -> Response:
-        refused = _bad_lang(request)
-        if refused is not None:
-            return refused
-        chosen = _lang(request, request.query_params.get("lang"))
-        data, refused = await _json_body(request, chosen)
+        chosen, data, refused = await _language_and_body(request)
         if refused is not None:
             return refused
         try:
@@ -414,11 +422,7 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
     )
     async def calendar_post(request: Request) -> Response:
-        refused = _bad_lang(request)
-        if refused is not None:
-            return refused
-        chosen = _lang(request, request.query_params.get("lang")) or DEFAULT_LANGUAGE
-        data, refused = await _json_body(request, chosen)
+        chosen, data, refused = await _language_and_body(request, DEFAULT_LANGUAGE)
         if refused is not None:
             return refused
         try:
@@ -448,11 +452,7 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         openapi_extra={"parameters": [LANG_PARAMETER], "requestBody": CHECK_BODY},
     )
     async def report_pdf(request: Request) -> Response:
-        refused = _bad_lang(request)
-        if refused is not None:
-            return refused
-        chosen = _lang(request, request.query_params.get("lang")) or DEFAULT_LANGUAGE
-        data, refused = await _json_body(request, chosen)
+        chosen, data, refused = await _language_and_body(request, DEFAULT_LANGUAGE)
         if refused is not None:
             return refused
         try:
