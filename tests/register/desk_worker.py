@@ -12,7 +12,9 @@ admit every traveller on the same day under its own event id; only one may win p
 import datetime as dt
 import json
 import random
+import os
 import sys
+import time
 
 from visafree.register import Document, RegisterError, open_register
 
@@ -50,6 +52,11 @@ if mode == "links":
     sys.exit(0)
 
 if mode == "desk-day":
+    # With START_FILE set, the desk waits (imported and connected) until the test creates it,
+    # so that its decisions start while an ingest is storing, not before or after it.
+    start_file = os.environ.get("VISAFREE_TEST_START_FILE")
+    while start_file and not os.path.exists(start_file):
+        time.sleep(0.005)
     outcome = {"decided": 0, "already_in_country": 0}
     for t in order:
         document = Document("KAZ", f"R{t:06d}", "KAZ", "ordinary", dt.date(2032, 1, 1))

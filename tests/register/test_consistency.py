@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -43,14 +44,30 @@ def write_time_sorted_log(path: Path) -> None:
             writer.writerow([event_id, "KAZ", f"R{t:06d}", "KAZ", direction, day.isoformat(), "HAN", "2032-01-01"])
 
 
+def wait_for_first_ingested(register, ingest: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and ingest.poll() is None:
+        with register.engine.connect() as conn:
+            if conn.execute(select(s.crossings.c.id).where(s.crossings.c.source == "ingest").limit(1)).first():
+                return
+        time.sleep(0.01)
+
+
 def test_ingest_racing_desks_gives_consistent_decisions_overstayers_and_review(register, register_env, tmp_path):
     log = tmp_path / "older.csv"
     write_time_sorted_log(log)
+    # The desks start deciding once the ingest has committed its first travellers (it reads and
+    # checks the whole file first), so that the race is real however loaded the machine is: some
+    # desks decide before a traveller's crossings are in, some after.
+    start = tmp_path / "start"
+    desk_env = {**register_env, "VISAFREE_TEST_START_FILE": str(start)}
+    desks = [subprocess.Popen([sys.executable, str(WORKER), f"desk{p}", "desk-day", str(TRAVELLERS), "0"],
+                              env=desk_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for p in range(3)]
     ingest = subprocess.Popen(CLI + ["register", "ingest", str(log), "--no-progress", "--chunk-size", "120", "--json"],
                               env=register_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    desks = [subprocess.Popen([sys.executable, str(WORKER), f"desk{p}", "desk-day", str(TRAVELLERS), "0"],
-                              env=register_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for p in range(3)]
+    wait_for_first_ingested(register, ingest)
+    start.touch()
     outputs = []
     for proc in [ingest, *desks]:
         out, err = proc.communicate(timeout=600)
