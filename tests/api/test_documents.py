@@ -93,6 +93,21 @@ def test_calendar_in_vietnamese_says_the_verdict_in_words(client):
     assert response.headers["content-language"] == "vi"
 
 
+def test_calendar_leave_by_says_which_rule_sets_it_whatever_the_rule(client):
+    """A Belarusian with 85 days of 2025 used (vnm-blr's 90 days a calendar year): the leave-by
+    event describes the fixed period's limit, as the answer's explanation does."""
+    request = {"nationality": "BLR", "destination": "VNM", "on": "2025-07-03",
+               "stays": [{"entry": "2025-02-01", "exit": "2025-03-02"}, {"entry": "2025-04-01", "exit": "2025-04-30"},
+                         {"entry": "2025-06-01", "exit": "2025-06-22"}, {"entry": "2025-07-01", "exit": None}]}
+    answer = client.post("/api/v1/check?lang=en", json=request).json()
+    assert answer["current_stay"]["limited_by"] == "period_limit"
+    sentence = next(n["text"] for n in answer["explanation"] if n["code"] == "latest_exit_period")
+    cal = icalendar.Calendar.from_ical(client.post("/api/v1/calendar.ics?lang=en", json=request).content)
+    leave_by = next(e for e in cal.walk("VEVENT") if str(e["uid"]).startswith("leave-by-"))
+    assert leave_by.decoded("dtstart") == dt.date.fromisoformat(answer["current_stay"]["latest_exit"])
+    assert sentence in str(leave_by["description"])
+
+
 @pytest.mark.skipif(font_files() is None, reason="Debian's fonts-dejavu-core is not installed")
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_pdf_report_in_every_language(client, lang):

@@ -197,7 +197,7 @@ def _ics(body: dict, t, request_key: str) -> bytes:
 
     current = body.get("current_stay")
     if current and current.get("latest_exit"):
-        text = next((notes[c] for c in ("latest_exit_window", "latest_exit_per_stay", "latest_exit_passport") if c in notes), "")
+        text = documents.leave_by_note(notes)
         event("leave-by", current["latest_exit"], f"{t.gettext('Leave by')}: {body['regime']}", text, 3)
     earliest = body.get("earliest_entry")
     if earliest and earliest.get("date"):

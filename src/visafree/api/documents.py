@@ -39,6 +39,12 @@ def render_forecast(f: Forecast, title: str | None = None, lang: str | None = No
 # ------------------------------------------------------------------------------------- calendar
 
 
+def leave_by_note(notes: dict[str, str]) -> str:
+    """The explanation's sentence on the current stay's leave-by date, whichever rule sets it
+    (window, per-stay limit, passport, fixed period, visa or permit: every latest_exit_* note)."""
+    return next((text for code, text in notes.items() if code.startswith("latest_exit")), "")
+
+
 def calendar_file(body: dict, request: dict, t, key: str, now: dt.datetime) -> bytes:
     """Every planned trip, its leave-by date, the current stay's leave-by date and the earliest
     return, as all-day events; leave-by events carry a reminder. `key` makes stable UIDs: the
@@ -72,8 +78,7 @@ def calendar_file(body: dict, request: dict, t, key: str, now: dt.datetime) -> b
 
     current = body.get("current_stay")
     if current and current.get("latest_exit"):
-        text = next((notes[c] for c in ("latest_exit_window", "latest_exit_per_stay", "latest_exit_passport")
-                     if c in notes), "")
+        text = leave_by_note(notes)
         event("leave-by", current["latest_exit"], current["latest_exit"], t.gettext("Leave by"), f"{title}\n{text}", True)
     planned_in = request.get("planned") or []
     for n, (trip, verdict) in enumerate(zip(planned_in, body.get("planned") or []), start=1):
