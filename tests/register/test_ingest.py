@@ -216,3 +216,59 @@ def test_parquet_column_path_stores_what_the_row_path_stores(make_register, regi
                         (again.stored, again.duplicates, again.rejected), rows, rejects))
     assert results[0] == results[1]
     assert results[0][0] == (65, 60, 1, 4)
+
+
+def test_an_event_id_taken_by_another_writer_mid_chunk_is_a_conflict(make_register, tmp_path):
+    """Another traveller's crossing with one of the file's event ids, committed while the ingest
+    stores its chunk: that row goes to the rejects as a conflict and the rest are stored. On
+    PostgreSQL the chunk's COPY is made to wait on that other transaction's row (the case its
+    savepoint is for); on SQLite the ingest waits for the write lock."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    import datetime as dt
+
+    register = make_register()
+    columns = {c: [] for c in ("event_id", "issuing_state", "document_number", "nationality", "direction", "time",
+                               "border_post", "passport_expires")}
+    for t in range(20):
+        for event_id, direction, day in ((f"w{t}-in", "entry", 1 + t), (f"w{t}-out", "exit", 2 + t)):
+            for name, value in zip(columns, (event_id, "KAZ", f"W{t:05d}", "KAZ", direction,
+                                             dt.datetime(2025, 3, day, 12), "HAN", D(2031, 1, 1))):
+                columns[name].append(value)
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table(columns), path)
+
+    other = register.engine.connect()
+    other_tx = other.begin()
+    other.execute(s.crossings.insert().values(
+        event_id="w7-in", traveller_key="f" * 64, issuing_state="KAZ", nationality="KAZ", passport_type="ordinary",
+        direction="entry", destination="VNM", border_post="SGN", local_date=D(2025, 3, 3), source="desk",
+        withdraws=False, recorded_by="officer", recorded_at=dt.datetime(2025, 3, 3, tzinfo=dt.timezone.utc)))
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(summary=ingest(register, path, chunk_size=1000)))
+    worker.start()
+    if register.engine.dialect.name == "postgresql":
+        deadline = time.monotonic() + 30
+        with register.engine.connect() as probe:
+            while time.monotonic() < deadline:
+                waiting = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                             "AND query LIKE 'COPY crossings%'")).scalar()
+                probe.rollback()
+                if waiting:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the ingest's COPY never waited on the other transaction")
+    else:
+        time.sleep(0.5)
+    other_tx.commit()
+    other.close()
+    worker.join(60)
+    summary = result["summary"]
+    assert (summary.read, summary.stored, summary.duplicates, summary.rejected) == (40, 39, 0, 1)
+    assert [(r["event_id"], r["field"]) for r in read_rejects(summary)] == [("w7-in", "event_id")]
+    assert "event_id_conflict" in read_rejects(summary)[0]["reason"]
+    assert count(register) == 40

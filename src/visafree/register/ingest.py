@@ -16,6 +16,7 @@ written anywhere, the rejects file included.
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime as dt
 import json
@@ -23,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from sqlalchemy import select
@@ -345,11 +347,17 @@ EVENT_ID_CONFLICT = "event_id_conflict"
 def ingest(
     register: Register, path: str | Path, *, fmt: str | None = None, rejects: str | Path | None = None,
     chunk_size: int = 2000, progress: bool = False, recorded_by: str = "ingest", report_unpaired: bool = True,
+    writers: int | None = None,
 ) -> Summary:
     """Ingest a crossing log. The file is read and every row checked first; then the rows are
     stored traveller by traveller, all of one traveller's rows in the same transaction (with
     that traveller's lock, the one the desk takes), so a desk never decides on half of the
-    history this file brings. A transaction holds whole travellers, about `chunk_size` rows."""
+    history this file brings. A transaction holds whole travellers, about `chunk_size` rows.
+
+    On PostgreSQL `writers` transactions (default: one per CPU, at most 4) store chunks at once,
+    on connections of their own: the server's work (parsing, index upkeep) is most of an ingest
+    and one backend uses one core. Their chunks hold disjoint travellers, so they never wait on
+    each other's locks. SQLite has one writer at a time: one there."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
@@ -406,42 +414,76 @@ def ingest(
             reject(line, _safe_event_id(row, field_name), field_name, error)
         by_event.clear()
 
-        chunk: list[tuple[int, tuple]] = []
-        chunk_keys: list[str] = []
-
-        def flush():
-            stored, duplicates, conflicts = _store(register, chunk_keys, chunk)
+        def counted(result):
+            stored, duplicates, conflicts = result
             summary.stored += stored
             summary.duplicates += duplicates
             for line, event_id in conflicts:
                 reject(line, event_id, "event_id",
                        f"event_id: {EVENT_ID_CONFLICT}: the register holds this event_id with other content")
-            chunk.clear()
-            chunk_keys.clear()
 
-        if fast is not None:
-            from .fastpath import chunks
+        with _Writers(register, writers, counted) as store:
+            if fast is not None:
+                from .fastpath import chunks
 
-            for piece, piece_keys in chunks(fast, chunk_size):
-                stored, duplicates, conflicts = _store_fast(register, piece_keys, piece, recorded_by, recorded_at)
-                summary.stored += stored
-                summary.duplicates += duplicates
-                for line, event_id in conflicts:
-                    reject(line, event_id, "event_id",
-                           f"event_id: {EVENT_ID_CONFLICT}: the register holds this event_id with other content")
-                by_traveller.update({k: [] for k in piece_keys})  # for the unpaired report
+                for piece, piece_keys in chunks(fast, chunk_size):
+                    store(_store_fast, register, piece_keys, piece, recorded_by, recorded_at)
+                    by_traveller.update({k: [] for k in piece_keys})  # for the unpaired report
 
-        # Sorted keys: each transaction takes its locks in the global order, like the desk.
-        for key in sorted(by_traveller):
-            chunk.extend(by_traveller[key])
-            chunk_keys.append(key)
-            if len(chunk) >= chunk_size:
-                flush()
-        if chunk:
-            flush()
+            # Sorted keys: each transaction takes its locks in the global order, like the desk.
+            chunk: list[tuple[int, tuple]] = []
+            chunk_keys: list[str] = []
+            for key in sorted(by_traveller):
+                chunk.extend(by_traveller[key])
+                chunk_keys.append(key)
+                if len(chunk) >= chunk_size:
+                    store(_store, register, chunk_keys, chunk)
+                    chunk, chunk_keys = [], []
+            if chunk:
+                store(_store, register, chunk_keys, chunk)
     if report_unpaired:
         summary.unpaired = _unpaired(register, set(by_traveller))
     return summary
+
+
+class _Writers:
+    """Chunks stored by a few threads at once (PostgreSQL) or in turn (SQLite), their results
+    counted in the calling thread in the order the chunks were given, so the rejects file and
+    the summary are written by one thread only. At most two chunks per writer wait in line,
+    which bounds the memory a long file takes. The first failure stops the run: chunks already
+    committed stay (a re-run counts them as duplicates), the others are not started."""
+
+    def __init__(self, register: Register, writers: int | None, counted):
+        if register.engine.dialect.name != "postgresql":
+            writers = 1
+        elif writers is None:
+            writers = max(1, min(4, os.cpu_count() or 1))
+        self.writers, self.counted = writers, counted
+        self.pending: collections.deque = collections.deque()
+        self.pool = ThreadPoolExecutor(writers, thread_name_prefix="ingest") if writers > 1 else None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, work, *args) -> None:
+        if self.pool is None:
+            self.counted(work(*args))
+            return
+        self.pending.append(self.pool.submit(work, *args))
+        while len(self.pending) > 2 * self.writers or (self.pending and self.pending[0].done()):
+            self.counted(self.pending.popleft().result())
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        if self.pool is None:
+            return
+        try:
+            if exc_type is None:
+                while self.pending:
+                    self.counted(self.pending.popleft().result())
+        finally:
+            for future in self.pending:
+                future.cancel()
+            self.pool.shutdown(wait=True)
 
 
 def _parquet_split(register: Register, path: Path, latest: dt.date):
@@ -477,11 +519,28 @@ def _store_fast(register: Register, keys: list[str], piece, recorded_by: str, re
     table, one set-based INSERT; what was there already is told apart in SQL."""
     from .fastpath import copy_text
 
+    import psycopg
+
     names = ", ".join(COLUMNS)
     data = copy_text(piece, recorded_by, recorded_at)
+    event_ids = piece["event_id"].to_pylist()
     with write_transaction(register.engine, tuple(keys)) as conn:
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cursor:
+            # The common case, a log not seen before: none of its event ids is on file, and the
+            # rows go straight into the table (a third less work for the server than through the
+            # scratch table). Another traveller's crossing taking one of these ids meanwhile
+            # (their locks do not exclude each other) makes the COPY fail on the unique index:
+            # back to the savepoint, and the scratch-table path below tells the rows apart.
+            cursor.execute("SELECT 1 FROM crossings WHERE event_id = ANY(%s) LIMIT 1", (event_ids,))
+            if cursor.fetchone() is None:
+                try:
+                    with raw.transaction():  # a savepoint inside the chunk's transaction
+                        with cursor.copy(f"COPY crossings ({names}) FROM STDIN (FORMAT csv)") as copy:
+                            copy.write(data)
+                    return len(event_ids), 0, []
+                except psycopg.errors.UniqueViolation:
+                    pass
             # Emptied at each commit by PostgreSQL itself (no dead rows piling up chunk after chunk).
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
                            f"SELECT {names} FROM crossings WITH NO DATA")
@@ -497,7 +556,7 @@ def _store_fast(register: Register, keys: list[str], piece, recorded_by: str, re
             cursor.execute(f"SELECT s.event_id, ({same}) IS NOT DISTINCT FROM ({other}) FROM ingest_chunk s "
                            "JOIN crossings c USING (event_id)")
             existing = {r[0]: r[1] for r in cursor.fetchall() if r[0] not in stored}
-    lines = dict(zip(piece["event_id"].to_pylist(), piece["line"].to_pylist()))
+    lines = dict(zip(event_ids, piece["line"].to_pylist()))
     duplicates = sum(1 for same_content in existing.values() if same_content)
     conflicts = [(lines[e], e) for e, same_content in existing.items() if not same_content]
     return len(stored), duplicates, conflicts
