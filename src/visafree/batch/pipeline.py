@@ -369,27 +369,8 @@ FROM (
   WHERE s.is_stay
 ) s"""
 
-    # R4, see the module docstring: over stays rather than runs (a stay carries its run's a,
-    # and the last stay of a run its cum), max(p) over the stays with a <= a_r - (W - M). The
-    # frame's offset W - M is a literal in SQL, so there is one branch per distinct value (one
-    # for the built-in regimes).
-    # A regime without a window (per-stay limit only) has no gap: like M >= W, never a breach.
-    gaps = sorted({r.window_gap for r in t.rules}, key=lambda g: (g is None, g or 0))
-    branches = []
-    for gap in gaps:
-        regimes = ", ".join(e(f"'{r.regime}'") for r in t.rules if r.window_gap == gap)
-        if gap is not None and gap > 0:
-            prev = (f"max(s.p) OVER (PARTITION BY s.regime, s.traveller_id, s.territory "
-                    f"ORDER BY s.last_day - s.p RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
-            breach = f"s.last_day - s.p + 1 + x.window_max_days + coalesce({prev}, 0)"
-        else:  # M >= W: no window can hold more than M days, R4 cannot be broken
-            breach = "CAST(NULL AS INT)"
-        where = f"WHERE s.regime IN ({regimes})" if len(gaps) > 1 else ""
-        branches.append(f"""
-SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset,
-  x.period_year_max, x.period_unsupported
-FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
-{where}""")
+    # R4: one branch of SQL per distinct W - M (_window_branches).
+    branches = _window_branches(t, e, "x.period_year_max, x.period_unsupported")
 
     # Per stay: R4 breaks from the run's first breach day on (a suffix of the run, hence of the
     # stay); R3 breaks from day per_stay_max + 1 of the stay. On a tie the engine reports R4.
@@ -583,6 +564,34 @@ GROUP BY GROUPING SETS ((nationality, regime), (destination, regime), (entry_pos
     return out
 
 
+def _window_branches(t, e, extra: str = "", counted: str | None = None) -> list[str]:
+    """R4 per stay, see the module docstring: over stays rather than runs (a stay carries its
+    run's a, and the last stay of a run its cum), max(p) over the stays with a <= a_r - (W - M).
+    The frame's offset W - M is a literal in SQL, so there is one branch per distinct value (one
+    for the built-in regimes). A regime without a window (per-stay limit only) has no gap: like
+    M >= W, never a breach. `counted`: the column telling the stays the window counts (bases,
+    issue 13): the window runs over those only, and only they can be in breach of it."""
+    gaps = sorted({r.window_gap for r in t.rules}, key=lambda g: (g is None, g or 0))
+    branches = []
+    for gap in gaps:
+        regimes = ", ".join(e(f"'{r.regime}'") for r in t.rules if r.window_gap == gap)
+        if gap is not None and gap > 0:
+            partition = "s.regime, s.traveller_id, s.territory" + (f", {counted}" if counted else "")
+            prev = (f"max(s.p) OVER (PARTITION BY {partition} "
+                    f"ORDER BY s.last_day - s.p RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
+            breach = f"s.last_day - s.p + 1 + x.window_max_days + coalesce({prev}, 0)"
+            if counted:
+                breach = f"CASE WHEN {counted} = 1 THEN {breach} END"
+        else:  # M >= W: no window can hold more than M days, R4 cannot be broken
+            breach = "CAST(NULL AS INT)"
+        where = f"WHERE s.regime IN ({regimes})" if len(gaps) > 1 else ""
+        branches.append(f"""
+SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset{', ' + extra if extra else ''}
+FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
+{where}""")
+    return branches
+
+
 def _basis_steps(d: Dialect, t: RegimeTables) -> list[Step]:
     """vf_stays3 .. vf_summary when entries carry a basis (docs/basis.md), as the engine judges
     them (engine/check.py: _assess_history, _assess_bases, _judge_on_basis):
@@ -621,21 +630,7 @@ FROM (
     WHERE s.is_stay
   ) s
 ) s"""
-    gaps = sorted({r.window_gap for r in t.rules}, key=lambda g: (g is None, g or 0))
-    branches = []
-    for gap in gaps:
-        regimes = ", ".join(e(f"'{r.regime}'") for r in t.rules if r.window_gap == gap)
-        if gap is not None and gap > 0:
-            prev = (f"max(s.p) OVER (PARTITION BY s.regime, s.traveller_id, s.territory, s.cnt "
-                    f"ORDER BY s.last_day - s.p RANGE BETWEEN UNBOUNDED PRECEDING AND {gap} PRECEDING)")
-            breach = f"CASE WHEN s.cnt = 1 THEN s.last_day - s.p + 1 + x.window_max_days + coalesce({prev}, 0) END"
-        else:
-            breach = "CAST(NULL AS INT)"
-        where = f"WHERE s.regime IN ({regimes})" if len(gaps) > 1 else ""
-        branches.append(f"""
-SELECT s.*, {breach} AS breach_day, x.window_days, x.per_stay_last_offset, x.day_offset
-FROM stays_p s JOIN vf_rules x ON {e('x.regime')} = s.regime
-{where}""")
+    branches = _window_branches(t, e, counted="s.cnt")
 
     def kept(expr: str) -> str:  # days of a range [a, b] before the window's suffix (cut)
         return f"coalesce(greatest(0, least({expr}_b, cut) - {expr}_a + 1), 0)"
