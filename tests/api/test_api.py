@@ -12,6 +12,8 @@ from icalendar import Calendar
 
 from visafree.contract import ERROR_CODES
 from visafree.engine import MESSAGES
+from visafree.i18n import translator
+from visafree.regimes import builtin_regimes
 
 D = dt.date
 KZ_VN = {"regime": "vn-kz", "nationality": "KAZ", "destination": "VNM"}
@@ -124,7 +126,11 @@ def test_earliest_return_after_a_full_window(client):
     params = {**KZ_VN, "on": "2025-04-10", "stay": [f"{s['entry']}/{s['exit']}" for s in FULL_WINDOW],
               "trip_days": 1, "lang": "kk"}
     events = Calendar.from_ical(client.get("/api/v1/calendar.ics", params=params).content).walk("VEVENT")
-    assert [(e.decoded("dtstart"), str(e["summary"])) for e in events] == [(D(2025, 6, 30), "Ең ерте қайта келу күні: vn-kz")]
+    assert [(e.decoded("dtstart"), str(e["summary"])) for e in events] == [(D(2025, 6, 30), "Ең ерте қайта келу күні")]
+    # The GET builds the POST's file: the regime named by its Kazakh title, never by its id (issue 12).
+    title = translator("kk").title(builtin_regimes()["vn-kz"])
+    assert title != builtin_regimes()["vn-kz"].title and str(events[0]["description"]).startswith(title + "\n")
+    assert "vn-kz" not in events[0].to_ical().decode()
 
 
 def test_languages_translate_text_and_dates(client):

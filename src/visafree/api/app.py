@@ -166,48 +166,6 @@ def _parse_query_stay(text: str, index: int) -> dict:
     return {"entry": entry, "exit": exit_ or None}
 
 
-def _ics(body: dict, t, request_key: str) -> bytes:
-    from icalendar import Alarm, Calendar, Event
-
-    cal = Calendar()
-    cal.add("prodid", "-//visafree//visa-free stay calculator//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", t.gettext("Visa-free stay calculator"))
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    notes = {n["code"]: n["text"] for n in body["explanation"]}
-
-    def event(kind: str, day: str, summary: str, description: str, alarm_days: int | None) -> None:
-        ev = Event()
-        # Same question -> same UID, so importing twice updates the event instead of duplicating it.
-        ev.add("uid", f"{kind}-{request_key}@visafree")
-        ev.add("dtstamp", stamp)
-        start = dt.date.fromisoformat(day)
-        ev.add("dtstart", start)
-        ev.add("dtend", start + dt.timedelta(days=1))
-        ev.add("summary", summary)
-        ev.add("description", description)
-        ev.add("transp", "TRANSPARENT")
-        if alarm_days:
-            alarm = Alarm()
-            alarm.add("action", "DISPLAY")
-            alarm.add("description", summary)
-            alarm.add("trigger", dt.timedelta(days=-alarm_days))
-            ev.add_component(alarm)
-        cal.add_component(ev)
-
-    current = body.get("current_stay")
-    if current and current.get("latest_exit"):
-        text = documents.leave_by_note(notes)
-        event("leave-by", current["latest_exit"], f"{t.gettext('Leave by')}: {body['regime']}", text, 3)
-    earliest = body.get("earliest_entry")
-    if earliest and earliest.get("date"):
-        # A one-day trip is how the page asks "when may I come back at all".
-        summary = (t.gettext("Earliest return") if earliest["trip_days"] == 1
-                   else t.gettext("Earliest start of a {trip_days}-day trip").format(trip_days=earliest["trip_days"]))
-        event("earliest", earliest["date"], f"{summary}: {body['regime']}", notes.get("earliest", ""), None)
-    return cal.to_ical()
-
-
 def _example_check(regimes: Mapping[str, Regime]) -> dict:
     try:
         return _check(models.EXAMPLE_REQUEST, regimes, API_LIMITS, "en")
@@ -545,7 +503,11 @@ def build_router(regimes: Mapping[str, Regime], limits: Limits) -> APIRouter:
         except InputError as err:
             return _refusal(422, err, chosen)
         key = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
-        return Response(_ics(body, translator(chosen), key), media_type="text/calendar; charset=utf-8",
+        # The same file as the POST builds (documents.calendar_file): the regime named by its
+        # title in the chosen language, never by its id (issue 12).
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        ics = documents.calendar_file(body, data, translator(chosen), key, now)
+        return Response(ics, media_type="text/calendar; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="visafree.ics"',
                                  "Content-Language": chosen})
 
