@@ -68,7 +68,8 @@ def test_refused_entry_is_recorded_but_is_not_a_stay(register):
 def test_officer_refuses_under_r6_whatever_the_engine_allows(register):
     decision = register.record_entry(kaz(), D(2025, 3, 1), officer="o", border_post=POST, refuse_basis="entry ban 12/2025")
     assert not decision.admitted and decision.reasons == ("officer_refusal",) and decision.permitted_until is None
-    assert decision.notes[-1] == "Entry refused by the officer under R6: entry ban 12/2025"
+    assert decision.texts()[-1] == "Entry refused by the officer under R6: entry ban 12/2025"
+    assert decision.notes[-1] == {"code": "desk_officer_refusal", "rule": "R6", "params": {"basis": "entry ban 12/2025"}}
     history = register.history(decision.traveller_key, actor="t", on=D(2025, 3, 2))
     assert history.crossings[0]["decision"] == "refuse" and history.crossings[0]["note"] == "R6: entry ban 12/2025"
     assert history.stays == [] and not history.status.in_country
@@ -144,7 +145,7 @@ def test_a_traveller_no_vietnamese_regime_covers_gets_no_regime_not_a_refusal(re
     decision = register.record_entry(Document("USA", "C2", "USA", "ordinary", D(2032, 1, 1)), D(2025, 3, 1),
                                      officer="o", border_post=POST)
     assert decision.outcome == "no_regime" and not decision.admitted and decision.regime is None
-    assert decision.reasons == ("no_regime",) and "visa or permit" in decision.notes[0]
+    assert decision.reasons == ("no_regime",) and "visa or permit" in decision.texts()[0]
     with register.engine.connect() as conn:
         row = conn.execute(select(s.decisions)).one()
     assert (row.outcome, row.regime, row.permitted_until) == ("no_regime", None, None)

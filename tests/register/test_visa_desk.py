@@ -89,7 +89,7 @@ def test_refused_when_the_visa_has_no_entries_left(register):
     second = register.record_entry(USA, D(2025, 4, 2), officer="o", border_post="HAN", basis=EVISA)
     assert second.outcome == "refuse" and second.reasons == ("visa_entries",)
     assert second.permitted_until is None
-    assert any("used up" in n for n in second.notes), second.notes
+    assert any("used up" in n for n in second.texts()), second.notes
     # The refused entry is no stay: the traveller is not in the country.
     assert not register.status(second.traveller_key, D(2025, 4, 2), actor="a").in_country
 
@@ -97,7 +97,7 @@ def test_refused_when_the_visa_has_no_entries_left(register):
 def test_no_regime_traveller_then_admitted_on_a_visa(register):
     first = register.record_entry(USA, D(2025, 3, 1), officer="o", border_post="HAN")
     assert (first.outcome, first.reasons) == ("no_regime", ("no_regime",))
-    assert "no visa-free regime known: check a visa or permit" in first.notes[0]
+    assert "no visa-free regime known: check a visa or permit" in first.texts()[0]
     then = register.record_entry(USA, D(2025, 3, 1), officer="o", border_post="HAN", basis=EVISA)
     assert then.outcome == "admit" and then.permitted_until == D(2025, 5, 29)
     history = register.history(then.traveller_key, actor="a", on=D(2025, 3, 2))

@@ -17,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-register_app = typer.Typer(
-    help="The border register: entries and exits with the desk's decision, extensions and shortenings, overstayers, bulk ingest, tokens.",
-    no_args_is_help=True,
-)
-token_app = typer.Typer(help="API tokens (officer: record and read; auditor: read and the audit log; admin: tokens).", no_args_is_help=True)
+REGISTER_HELP = ("The border register: entries and exits with the desk's decision, extensions and shortenings, "
+                 "overstayers, bulk ingest, tokens.")
+TOKEN_HELP = "API tokens (officer: record and read; auditor: read and the audit log; admin: tokens)."
+register_app = typer.Typer(help=REGISTER_HELP, no_args_is_help=True)
+token_app = typer.Typer(help=TOKEN_HELP, no_args_is_help=True)
 register_app.add_typer(token_app, name="token")
 
 #: The language of every text a person reads (issue 12): --lang, else VISAFREE_LANG, else English.
@@ -65,8 +65,46 @@ console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def install(app: typer.Typer) -> None:
-    app.add_typer(register_app, name="register")
+def install(app: typer.Typer, help_lang: str | None = None) -> None:
+    """Add `visafree register`, its --help in the language of the command line (issue 12): the
+    traveller CLI's mechanism (visafree.cli.check: _help_language, _Words), applied to the help
+    texts of the register's commands and options, whose English texts are the msgids."""
+    from visafree.cli.check import _Words, _help_language
+
+    h = _Words(help_lang or _help_language())
+    _translate_help(h)
+    app.add_typer(register_app, name="register", help=h(REGISTER_HELP))
+
+
+#: The English help texts (msgids), kept by object so that install() may run again in another language.
+_HELP_SOURCES: dict[int, str] = {}
+
+
+def _translated(obj, attr: str, h, fallback: str | None = None) -> None:
+    source = _HELP_SOURCES.setdefault(id(obj), getattr(obj, attr, None) or fallback or "")
+    if source:
+        setattr(obj, attr, h(source))
+
+
+def _translate_help(h) -> None:
+    """Every help text of register_app in h's language: the groups', the commands' (their
+    docstrings when no help= is given) and each option's and argument's."""
+    import inspect
+
+    token_info = token_app.info
+    _HELP_SOURCES.setdefault(id(token_info), TOKEN_HELP)
+    token_info.help = h(TOKEN_HELP)
+    callbacks = [register_app.registered_callback.callback] if register_app.registered_callback else []
+    for typer_app in (register_app, token_app):
+        for command in typer_app.registered_commands:
+            doc = inspect.cleandoc(command.callback.__doc__) if command.callback.__doc__ else None
+            _translated(command, "help", h, doc)
+            callbacks.append(command.callback)
+    for callback in callbacks:
+        for parameter in inspect.signature(callback).parameters.values():
+            default = parameter.default
+            if isinstance(default, (typer.models.OptionInfo, typer.models.ArgumentInfo)) and default.help:
+                _translated(default, "help", h)
 
 
 def _officer(value: str | None) -> str:
@@ -244,7 +282,12 @@ def entry(
         _fail_on(exc)
     on_basis = "" if decision.basis == "visa_free" else f"; on a {decision.basis.replace('_', ' ')}"
     if as_json:
-        _json(decision)
+        import dataclasses
+
+        from visafree.register.notes import plain
+
+        # The notes in the chosen language, and as codes and params for programs (issue 12).
+        _json(dict(dataclasses.asdict(decision), notes=decision.texts(_LANG["lang"]), note_codes=plain(decision.notes)))
     elif _LANG["lang"] != "en":
         _print_decision(decision)
     elif decision.outcome == "no_regime":
@@ -259,8 +302,8 @@ def entry(
         console.print(f"[red]REFUSE[/red] {decision.entry} — reasons: {', '.join(decision.reasons)} "
                       f"(regime {decision.regime or 'none: judged by the basis'}{on_basis})")
     if not as_json:
-        for note in decision.notes:
-            console.print(f"  {_say(note)}")
+        for note in decision.texts(_LANG["lang"]):
+            console.print(f"  {note}")
         console.print(_say("  traveller {key}…  event {event}", key=decision.traveller_key[:16], event=decision.event_id)
                       + (_say("  (already recorded: this is the stored decision)") if decision.repeated else ""))
     raise typer.Exit(0 if decision.admitted else 3 if decision.outcome == "no_regime" else 1)
@@ -399,7 +442,10 @@ def _print_status_translated(status) -> None:
     if status.unpaired:
         console.print(f"[yellow]{_say('unpaired events: {events}', events=', '.join(status.unpaired))}[/yellow]")
     if status.engine_note:
-        console.print(f"[yellow]{_say('engine: {note}', note=_say(status.engine_note))}[/yellow]")
+        from visafree.register.words import engine_note
+
+        said = engine_note(_LANG["lang"], status.engine_error, status.engine_note) if status.engine_error else None
+        console.print(f"[yellow]{_say('engine: {note}', note=said or _say(status.engine_note))}[/yellow]")
 
 
 def _print_status(status) -> None:
@@ -450,12 +496,16 @@ def history(
     if as_json:
         _json(result)
         return
+    if _LANG["lang"] != "en":
+        _print_history_translated(result)
+        return
     table = Table("id", "date", "time", "dir", "post", "source", "decision", "until", "reasons", "corrects", "event")
     for c in result.crossings:
         table.add_row(str(c["id"]), str(c["date"]), str(c["time"] or ""), c["direction"], c["border_post"], c["source"],
                       c["decision"] or "", str(c["permitted_until"] or ""), c["reasons"],
                       ("withdraws " if c["withdraws"] else "") + str(c["corrects"] or ""), c["event_id"])
     console.print(table)
+    _print_notes(result.crossings)
     for stay in result.stays:
         changes = "; ".join(f"{ch['kind']} ({ch['rule']}) to {ch['new_end']}: {ch['legal_basis']}" for ch in stay["changes"])
         on_basis = "" if stay["basis"] == "visa_free" else f" on a {stay['basis'].replace('_', ' ')}"
@@ -467,6 +517,70 @@ def history(
     for item in result.links:
         state = f"withdraws link {item['corrects']}" if item["corrects"] else "link"
         console.print(f"{state} {item['id']} by {item['officer']}: {item['reason']}")
+    _print_status(result.status)
+
+
+def _cell(value: str | None) -> str:
+    """A code in a table cell (entry, desk, visa, admit, officer...) as the language names it."""
+    from visafree.i18n import translator
+
+    if not value:
+        return ""
+    if _LANG["lang"] == "en":
+        return value
+    t = translator(_LANG["lang"])
+    for prefix in ("cell.", "value."):  # the register's own cells, then the bases (visa, residence_permit)
+        named = t.gettext(prefix + value)
+        if named != prefix + value:
+            return named
+    return t.reason(value)
+
+
+def _print_notes(crossings) -> None:
+    """The notes under each desk decision (stored as codes, issue 12), in the chosen language."""
+    from visafree.register.notes import texts
+
+    for c in crossings:
+        for line in texts(_LANG["lang"], c.get("notes") or (), c.get("regime")):
+            console.print(_say("crossing {id}: {note}", id=c["id"], note=line))
+
+
+def _print_history_translated(result) -> None:
+    from visafree.i18n import translator
+
+    t = translator(_LANG["lang"])
+    table = Table(*(_say(h) for h in ("id", "date", "time", "direction", "post", "source", "decision", "until", "reasons",
+                                      "corrects", "event")))
+    for c in result.crossings:
+        table.add_row(str(c["id"]), t.format_date(c["date"]), str(c["time"] or ""), _cell(c["direction"]),
+                      c["border_post"], _cell(c["source"]), _cell(c["decision"]),
+                      t.format_date(c["permitted_until"]) if c["permitted_until"] else "",
+                      ", ".join(t.reason(r) for r in c["reasons"].split(",") if r),
+                      (_say("withdraws") + " " if c["withdraws"] else "") + str(c["corrects"] or ""), c["event_id"])
+    console.print(table)
+    _print_notes(result.crossings)
+    for stay in result.stays:
+        end = stay["exit"] or (None if stay["unpaired"] else _say("still there"))
+        line = _say("stay {entry} to {exit}: permitted until {end}",
+                    entry=stay["entry"] or "?", exit=end or "?", end=stay["permitted_end"] or "?")
+        if stay["basis"] != "visa_free":
+            line += _say("; on a {basis}", basis=t.format_value(stay["basis"]))
+        if stay["unpaired"]:
+            line += f" [{stay['unpaired']}]"
+        for ch in stay["changes"]:
+            line += " — " + _say("{kind} ({rule}) to {end}: {basis}", kind=_say(ch["kind"]), rule=ch["rule"],
+                                  end=ch["new_end"], basis=ch["legal_basis"])
+        console.print(line)
+    if len(result.keys) > 1:
+        console.print(t.npgettext("register", "linked documents: {n} key", "linked documents: {n} keys",
+                                  len(result.keys)).format(n=len(result.keys)))
+    for item in result.links:
+        if item["corrects"]:
+            console.print(_say("withdraws link {link}: {id} by {officer}: {reason}", link=item["corrects"], id=item["id"],
+                               officer=item["officer"], reason=item["reason"]))
+        else:
+            console.print(_say("link {id} by {officer}: {reason}", id=item["id"], officer=item["officer"],
+                               reason=item["reason"]))
     _print_status(result.status)
 
 
@@ -595,8 +709,12 @@ def overstayers(
                                       "set by")),
                   title=_say("Overstayers on {day}: {count}", day=day, count=len(found)))
     for o in found:
-        table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post,
-                      o.stay_basis.replace("_", " "), str(o.permitted_end), str(o.days_past_end), o.basis)
+        if _LANG["lang"] == "en":
+            table.add_row(o.traveller_key[:16] + "…", o.nationality, str(o.entry), o.border_post,
+                          o.stay_basis.replace("_", " "), str(o.permitted_end), str(o.days_past_end), o.basis)
+        else:
+            table.add_row(o.traveller_key[:16] + "…", o.nationality, _say("{day}", day=o.entry), o.border_post,
+                          _cell(o.stay_basis), _say("{day}", day=o.permitted_end), str(o.days_past_end), _cell(o.basis))
     console.print(table)
 
 
@@ -630,6 +748,9 @@ def review(officer: Optional[str] = OFFICER, as_json: bool = JSON) -> None:
     if as_json:
         _json([dict(item.__dict__, end_changed=item.end_changed) for item in items])
         return
+    if _LANG["lang"] != "en":
+        _print_review_translated(items)
+        return
     table = Table("decision", "traveller", "entry", "desk", "desk end", "now", "end now", "crossings seen → now",
                   title=_say("Decisions to review: {count}", count=len(items)))
     for x in items:
@@ -637,6 +758,35 @@ def review(officer: Optional[str] = OFFICER, as_json: bool = JSON) -> None:
                       str(x.desk_end or ""), f"{x.now_outcome} ({x.now_regime})", str(x.now_end or ""),
                       f"{x.crossings_seen} → {x.crossings_now}" + ("" if x.end_changed else " (same end)"))
     console.print(table)
+    _print_review_notes(items)
+
+
+def _print_review_notes(items) -> None:
+    from visafree.register.notes import texts
+
+    for x in items:
+        for line in texts(_LANG["lang"], x.desk_notes, x.desk_regime):
+            console.print(_say("decision {id}: {note}", id=x.decision_id, note=line))
+
+
+def _print_review_translated(items) -> None:
+    from visafree.i18n import translator
+
+    t = translator(_LANG["lang"])
+
+    def said(outcome, regime):
+        return _cell(outcome) + (f" ({_regime_name(t, regime)})" if regime else "")
+
+    table = Table(*(_say(h) for h in ("decision", "traveller", "entry", "desk", "desk end", "now", "end now",
+                                      "crossings seen → now")),
+                  title=_say("Decisions to review: {count}", count=len(items)))
+    for x in items:
+        table.add_row(str(x.decision_id), x.traveller_key[:16] + "…", t.format_date(x.entry), said(x.desk_outcome, x.desk_regime),
+                      t.format_date(x.desk_end) if x.desk_end else "", said(x.now_outcome, x.now_regime),
+                      t.format_date(x.now_end) if x.now_end else "",
+                      f"{x.crossings_seen} → {x.crossings_now}" + ("" if x.end_changed else " " + _say("(same end)")))
+    console.print(table)
+    _print_review_notes(items)
 
 
 @register_app.command()
@@ -679,9 +829,9 @@ def audit(
     if as_json:
         _json(rows)
         return
-    table = Table("id", "at", "actor", "action", "traveller", "detail")
+    table = Table(*(_say(h) for h in ("id", "at", "actor", "action", "traveller", "detail")))
     for r in rows:
-        table.add_row(str(r["id"]), str(r["at"])[:19], r["actor"], r["action"], (r["traveller_key"] or "")[:16], r["detail"] or "")
+        table.add_row(str(r["id"]), str(r["at"])[:19], r["actor"], _cell(r["action"]), (r["traveller_key"] or "")[:16], r["detail"] or "")
     console.print(table)
 
 
@@ -707,9 +857,10 @@ def token_create(
 def token_list() -> None:
     """The tokens (never their values)."""
     register = _open()
-    table = Table("id", "role", "label", "created by", "created at", "revoked")
+    table = Table(*(_say(h) for h in ("id", "role", "label", "created by", "created at", "revoked")))
     for t in register.list_tokens():
-        table.add_row(str(t["id"]), t["role"], t["label"], t["created_by"], str(t["created_at"])[:19], "yes" if t["revoked"] else "")
+        table.add_row(str(t["id"]), _cell(t["role"]), t["label"], t["created_by"], str(t["created_at"])[:19],
+                      _say("yes") if t["revoked"] else "")
     console.print(table)
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from . import validate as v
 from .export import overstayers_csv
+from . import notes as desk_notes
 from . import words
 from .mrz import IDENTITY_LAYOUTS, MRZError, read_mrz
 from .service import NO_REGIME_ADVICE, Document, Register, RegisterError, TokenInfo
@@ -60,7 +61,10 @@ class RegisterRoute(APIRoute):
                     return error_response(422, "invalid_request", f"body: nested deeper than {v.MAX_JSON_DEPTH} levels", "body",
                                           lang=lang, error=_Templated("body: nested deeper than {max} levels", max=v.MAX_JSON_DEPTH))
             try:
-                return await handler(request)
+                response = await handler(request)
+                # The answer's texts (notes, next_step, engine notes) are in this language (issue 12).
+                response.headers.setdefault("Content-Language", lang)
+                return response
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body", "header")]
@@ -326,18 +330,32 @@ def record_entry(body: CrossingIn, request: Request, register: Register = Depend
                                          refuse_basis=body.refuse_basis, basis=basis)
     except (RegisterError, ValueError) as exc:
         raise _bad(exc) from None
+    lang = _lang(request)
     answer = {
         "event_id": decision.event_id, "traveller_key": decision.traveller_key, "entry": decision.entry,
         "decision": decision.outcome, "reasons": list(decision.reasons),
         "permitted_until": decision.permitted_until, "limited_by": decision.limited_by, "regime": decision.regime,
-        "basis": decision.basis, "notes": list(decision.notes), "repeated": decision.repeated,
+        # The notes in the reader's language (issue 12), and as codes and params for programs.
+        "basis": decision.basis, "notes": decision.texts(lang), "note_codes": desk_notes.plain(decision.notes),
+        "repeated": decision.repeated,
     }
     if decision.outcome == "no_regime":
         # What to do next (issue 13): not a refusal; record the entry on the visa or permit.
         # Said in the language of ?lang= or Accept-Language, as the errors are (issue 12).
-        lang = words.language(request.query_params.get("lang"), request.headers.get("accept-language"))
         answer["next_step"] = {"message": words.say(lang, NO_REGIME_ADVICE), "resend_with": "basis"}
     return answer
+
+
+def _lang(request: Request) -> str:
+    return words.language(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def _status_body(status, lang: str) -> dict:
+    """A status with the engine's note (if any) in the reader's language (issue 12)."""
+    body = dict(status.__dict__)
+    if status.engine_error is not None:
+        body["engine_note"] = words.engine_note(lang, status.engine_error, status.engine_note)
+    return body
 
 
 @router.post("/exits")
@@ -352,19 +370,22 @@ def record_exit(body: CrossingIn, register: Register = Depends(get_register), wh
 
 
 @router.post("/status")
-def traveller_status(body: TravellerIn, register: Register = Depends(get_register),
+def traveller_status(body: TravellerIn, request: Request, register: Register = Depends(get_register),
                      who: TokenInfo = Depends(require("officer", "auditor"))):
     key = _key(register, body)
-    return register.status(key, body.on or register.local_today(), actor=_actor(who)).__dict__
+    return _status_body(register.status(key, body.on or register.local_today(), actor=_actor(who)), _lang(request))
 
 
 @router.post("/history")
-def traveller_history(body: TravellerIn, register: Register = Depends(get_register),
+def traveller_history(body: TravellerIn, request: Request, register: Register = Depends(get_register),
                       who: TokenInfo = Depends(require("officer", "auditor"))):
     key = _key(register, body)
     result = register.history(key, actor=_actor(who), on=body.on)
-    return {"traveller_key": result.traveller_key, "keys": list(result.keys), "crossings": result.crossings,
-            "stays": result.stays, "links": result.links, "status": result.status.__dict__}
+    lang = _lang(request)
+    crossings = [dict(c, notes=desk_notes.texts(lang, c["notes"], c["regime"]), note_codes=desk_notes.plain(c["notes"]))
+                 for c in result.crossings]
+    return {"traveller_key": result.traveller_key, "keys": list(result.keys), "crossings": crossings,
+            "stays": result.stays, "links": result.links, "status": _status_body(result.status, lang)}
 
 
 @router.post("/stay-changes")

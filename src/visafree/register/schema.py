@@ -69,6 +69,9 @@ decisions = Table(
     # What the decision saw: the ids of the traveller's crossings it was judged on, in order
     # (no personal data), so a later review can show what changed since.
     Column("basis", Text),
+    # The notes under the decision as codes and parameters (JSON; register/notes.py, issue 12),
+    # said in the reader's language when shown. NULL on rows decided before migration 0004.
+    Column("notes", Text),
     CheckConstraint("outcome IN ('admit', 'refuse', 'no_regime')", name="ck_decisions_outcome"),
 )
 

@@ -24,6 +24,7 @@ from visafree.engine import (
 )
 from visafree.regimes import builtin_regimes
 
+from . import notes as n_
 from . import schema as s
 from .config import KeyMaterial
 from .countries import country_code
@@ -96,10 +97,16 @@ class DeskDecision:
     permitted_until: dt.date | None
     limited_by: str | None
     regime: str | None  # None: no regime covers the traveller (outcome no_regime)
-    notes: tuple[str, ...] = ()
+    #: The notes under the decision as codes and params (register/notes.py, issue 12); stored
+    #: with it, said in a language by texts().
+    notes: tuple[dict, ...] = ()
     repeated: bool = False  # the same event id was recorded before; this is that decision
     outcome: str = "admit"  # admit, refuse or no_regime
     basis: str = "visa_free"  # the stay's basis (issue 13): visa_free, visa, residence_permit, long_stay_visa
+
+    def texts(self, lang: str = "en") -> list[str]:
+        """The notes in `lang` (regimes and rules named by title outside English)."""
+        return n_.texts(lang, self.notes, self.regime)
 
 
 @dataclass
@@ -132,6 +139,9 @@ class TravellerStatus:
     regime: str | None
     engine_note: str | None = None
     basis: str | None = None  # the current stay's basis (issue 13); None when not in the country
+    #: engine_note as the engine's error: {"code", "template", "params"}, said in a language by
+    #: visafree.i18n's error_message (issue 12); None when the engine judged the history.
+    engine_error: dict | None = None
 
 
 @dataclass
@@ -175,6 +185,7 @@ class ReviewItem:
     crossings_now: int
     added: tuple[int, ...]  # crossing ids in the history now that the decision did not see
     removed: tuple[int, ...]  # crossing ids it saw that are no longer in the history (corrected)
+    desk_notes: tuple[dict, ...] = ()  # the notes the desk gave, as stored (register/notes.py)
 
     @property
     def end_changed(self) -> bool:
@@ -491,6 +502,7 @@ class Register:
             except InputError as exc:
                 raise RegisterError(f"history: {exc.message}", "history", exc.code) from None
             now = self.clock()
+            notes = _desk_notes(regime, verdict, document, self.destination, on, refuse_basis, replaces)
             if regime is None:
                 # Issue 9: no visa-free regime covers the traveller. Not a refusal: a visa or a
                 # permit decides, which this register does not hold; never counted under another regime.
@@ -515,19 +527,10 @@ class Register:
                 traveller_key=key, outcome=outcome,
                 permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
                 regime=_id(regime), officer=officer, decided_at=now,
-                basis=basis_of(stays),
+                basis=basis_of(stays), notes=n_.dumps(notes),
             )
             audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
             crossing_id = _store_entry(conn, crossing, decision, audit)
-        if regime is None:
-            notes = (f"{NO_REGIME_ADVICE} ({document.nationality} entering {self.destination} on {on}): "
-                     "record the entry again on the visa or permit the traveller holds",)
-        else:
-            notes = tuple(n.text for n in verdict.notes if admitted or not n.code.startswith("latest_exit"))
-        if refuse_basis is not None:
-            notes += (f"Entry refused by the officer under R6: {refuse_basis.strip()}",)
-        if replaces is not None:
-            notes += (f"This entry replaces the no_regime decision of event {replaces.entry.event_id}.",)
         return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until, limited_by,
                             _id(regime), notes, outcome=outcome, basis=basis_code(basis))
 
@@ -540,7 +543,8 @@ class Register:
             raise RegisterError(f"event_id: {existing.event_id!r} is an ingested crossing, not a desk entry", "event_id", "event_id_reused")
         return DeskDecision(existing.event_id, existing.id, key, existing.local_date, decision.outcome == "admit",
                             tuple(r for r in decision.reasons.split(",") if r), decision.permitted_until,
-                            decision.limited_by, decision.regime, repeated=True, outcome=decision.outcome,
+                            decision.limited_by, decision.regime, n_.loads(decision.notes), repeated=True,
+                            outcome=decision.outcome,
                             basis=existing.stay_basis or "visa_free")
 
     @staticmethod
@@ -726,7 +730,7 @@ class Register:
         first_entry = latest.entry if latest is not None else None
         # The regime the latest stay was judged under (issue 9): never one that does not cover it.
         regime = self.regimes.get(latest.regime) if latest is not None and latest.regime else None
-        days_used = engine_overstay = engine_note = None
+        days_used = engine_overstay = engine_note = engine_error = None
         if regime is not None:
             # With their bases (issue 13): days under a permit are left out of the window by the engine.
             engine_stays = tuple(
@@ -739,13 +743,15 @@ class Register:
                 days_used, engine_overstay = answer.days_used, answer.overstay_days
             except InputError as exc:
                 engine_note = exc.message
+                engine_error = {"code": exc.code, "template": exc.template, "params": dict(exc.params or {}),
+                                "field": exc.field}
         return TravellerStatus(
             traveller_key=key, keys=keys, on=on, in_country=in_country,
             entry=current.entry.local_date if current and current.entry else None,
             permitted_end=end, computed_end=current.computed_end if current else None, changed_by=changed_by,
             days_past_end=days_past, days_used=days_used, engine_overstay_days=engine_overstay,
             unpaired=tuple(x.unpaired for x in stays if x.unpaired), regime=regime.id if regime else None,
-            engine_note=engine_note, basis=basis_code(current.basis) if current else None,
+            engine_note=engine_note, basis=basis_code(current.basis) if current else None, engine_error=engine_error,
         )
 
     def history(self, key: str, *, actor: str, on: dt.date | None = None) -> History:
@@ -754,7 +760,8 @@ class Register:
         with read_transaction(self.engine) as conn:
             keys = self._linked_keys(conn, key)
             c = s.crossings
-            rows = conn.execute(select(c, s.decisions.c.outcome, s.decisions.c.permitted_until, s.decisions.c.reasons)
+            rows = conn.execute(select(c, s.decisions.c.outcome, s.decisions.c.permitted_until, s.decisions.c.reasons,
+                                       s.decisions.c.regime, s.decisions.c.notes.label("decision_notes"))
                                 .select_from(c.outerjoin(s.decisions, s.decisions.c.crossing_id == c.c.id))
                                 .where(c.c.traveller_key.in_(keys)).order_by(c.c.local_date, c.c.id)).all()
             stays = self._timeline(conn, keys, self.destination)
@@ -769,6 +776,7 @@ class Register:
                 "decision": r.outcome, "permitted_until": r.permitted_until, "reasons": r.reasons or "",
                 "document": "this" if r.traveller_key == key else r.traveller_key[:12],
                 "basis": r.stay_basis or ("visa_free" if r.direction == "entry" else None),
+                "regime": r.regime, "notes": n_.loads(r.decision_notes),
             }
             for r in rows
         ]
@@ -851,7 +859,7 @@ class Register:
 
     def _reviewed(self, conn, entry: Crossing, stays: list[RegisterStay]) -> "ReviewItem | None":
         d = s.decisions
-        row = conn.execute(select(d.c.id, d.c.basis, d.c.outcome, d.c.permitted_until, d.c.regime)
+        row = conn.execute(select(d.c.id, d.c.basis, d.c.outcome, d.c.permitted_until, d.c.regime, d.c.notes)
                            .where(d.c.crossing_id == entry.id)).first()
         if row is None or row.basis is None:
             return None
@@ -878,6 +886,7 @@ class Register:
             now_outcome=now_outcome, now_end=now_end, now_regime=_id(regime),
             crossings_seen=len(seen), crossings_now=len(now),
             added=tuple(sorted(set(now) - set(seen))), removed=tuple(sorted(set(seen) - set(now))),
+            desk_notes=n_.loads(row.notes),
         )
 
     @staticmethod
@@ -949,7 +958,7 @@ _CROSSING_COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality"
                      "note", "recorded_by", "recorded_at", "corrects", "stay_basis", "visa_kind", "basis_valid_from",
                      "basis_valid_until", "visa_entries", "visa_duration_days")
 _DECISION_COLUMNS = ("traveller_key", "outcome", "permitted_until", "reasons", "limited_by", "regime", "officer",
-                     "decided_at", "basis")
+                     "decided_at", "basis", "notes")
 _AUDIT_COLUMNS = ("at", "actor", "action", "traveller_key", "detail")
 # PostgreSQL: the crossing, its decision and the audit row in one statement, one round trip.
 _PG_STORE_ENTRY = text(
@@ -989,6 +998,22 @@ def _insert_crossing(conn, values: dict) -> int:
         return conn.execute(_INSERT_CROSSING, values).scalar_one()
     except IntegrityError:  # the transaction is rolled back by the caller's error
         raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
+
+
+def _desk_notes(regime, verdict, document, destination, on, refuse_basis, replaces) -> tuple[dict, ...]:
+    """What the desk says under its decision, as codes and params (register/notes.py, issue 12):
+    the engine's notes (a refusal without its latest-exit lines), the no-regime advice, the
+    officer's R6 refusal and the no_regime decision an entry on a visa replaces."""
+    if regime is None:
+        notes = (n_.note("desk_no_regime", nationality=document.nationality, destination=destination, date=on),)
+    else:
+        admitted = verdict.ok and refuse_basis is None
+        notes = tuple(n_.from_engine(x) for x in verdict.notes if admitted or not x.code.startswith("latest_exit"))
+    if refuse_basis is not None:
+        notes += (n_.note("desk_officer_refusal", "R6", basis=refuse_basis.strip()),)
+    if replaces is not None:
+        notes += (n_.note("desk_replaces", event=replaces.entry.event_id),)
+    return notes
 
 
 def traveller_key_text(value, field: str) -> str:

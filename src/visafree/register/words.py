@@ -16,6 +16,34 @@ from visafree.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translator
 
 #: What a refused input is said as when its message has no template (non-English only).
 REFUSED = "the register refused this input ({code}); see the error's field"
+#: Every error code the register refuses with (service.py, validate.py, api.py), each with its
+#: own message (msgid "register.error.<code>") for a refusal written whole in English: the reader
+#: learns what kind of refusal it is in her language, never the refused value.
+REGISTER_ERROR_PREFIX = "register.error."
+REGISTER_ERRORS: dict[str, str] = {
+    "invalid": "The register did not accept this value; the error's field says which.",
+    "invalid_text": "This text holds characters the register does not accept.",
+    "invalid_type": "This value has the wrong type.",
+    "too_long": "This text is too long.",
+    "out_of_range": "This number is outside the accepted range.",
+    "missing": "A required value is missing.",
+    "invalid_basis": "The visa or permit given is not valid.",
+    "visa_nationality": "The visa's MRZ names another nationality than the passport.",
+    "future_date": "This date is in the future.",
+    "already_in_country": "The traveller is already in the host country: record the exit first.",
+    "out_of_order": "The register already has a later crossing: record a correction instead.",
+    "event_id_conflict": "This event id is already used by another crossing.",
+    "event_id_reused": "This event id belongs to an ingested crossing, not to a desk entry.",
+    "already_corrected": "This record was already corrected or withdrawn.",
+    "not_found": "No such record in the register.",
+    "busy": "Document links changed too often while recording; try again.",
+    "unauthorized": "A valid bearer token is required.",
+    "forbidden": "This token's role may not do this.",
+    "conflict": "The register refused this record; try again.",
+    "invalid_file": "The crossing log cannot be read.",
+    "invalid_request": "The request is not valid.",
+    "register_unavailable": "The register is not available here.",
+}
 
 
 def language(query_lang: str | None, accept_language: str | None) -> str:
@@ -51,4 +79,16 @@ def error_message(lang: str, error: BaseException | None, message: str) -> str:
     if translated != message:
         return translated
     code = getattr(error, "code", None) or "invalid"
+    if code in REGISTER_ERRORS:
+        return t.gettext(REGISTER_ERROR_PREFIX + code)
     return t.gettext(REFUSED).format(code=code)
+
+
+def engine_note(lang: str, error: dict, message: str | None) -> str | None:
+    """The engine's refusal of a stored history (TravellerStatus.engine_error) in `lang`: its
+    template translated with its fields named; the English message in English."""
+    if lang == "en" or not error:
+        return message
+    from types import SimpleNamespace
+
+    return translator(lang).error_message(SimpleNamespace(message=message or "", **error))
