@@ -216,7 +216,11 @@ def test_english_stays_english(client):
 
 
 # The border register (issue 12): the desk's lines and errors, and the register API's error messages.
-REGISTER_ALLOWED = {"mrz", "bearer", "token", "body", "issuing_state", "document_number", "traveller_key"}
+REGISTER_ALLOWED = {"mrz", "bearer", "token", "body", "issuing_state", "document_number", "traveller_key",
+                    # codes and values a reader types as they are (--help, ids, file formats)
+                    "ordinary", "diplomatic", "service", "official", "single", "double", "multiple", "short_stay",
+                    "e_visa", "transit", "on_arrival", "other", "officer", "auditor", "admin", "history", "csv",
+                    "jsonl", "parquet", "rejects", "user", "cli", "icao", "mrv", "docs", "basis", "md", "td1", "td2"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -277,3 +281,130 @@ def test_register_cli_and_api_errors_have_no_english(lang, tmp_path, monkeypatch
         assert answer.status_code in (401, 422) and answer.headers["content-language"] == lang
         message = answer.json()["error"]["message"]
         assert [w for w in leaks(message, lang) if w.lower() not in REGISTER_ALLOWED] == [], message
+
+
+def _no_register_english(text: str, lang: str) -> list[str]:
+    # Event ids ("desk-<uuid>", "…#correction-<hex>") are ids, not words.
+    text = re.sub(r"desk-[0-9a-f-]+(#correction-[0-9a-f]+)?|#correction-[0-9a-f]+", " ", text)
+    return [w for w in leaks(text, lang) if w.lower() not in REGISTER_ALLOWED]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_register_tables_notes_and_errors_have_no_english(lang, tmp_path, monkeypatch):
+    """The register's tables (history, review, audit, token list, overstayers) with their cells,
+    the desk's notes (stored as codes, said in the language), the status and every register
+    error code: no English in vi, ru, kk (issue 12)."""
+    import datetime as dt
+    import json as json_
+
+    from visafree.register import open_register
+    from visafree.register.mrz import make_td3
+    from visafree.register.words import REGISTER_ERRORS, error_message
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("VISAFREE_DATABASE_URL", "VISAFREE_REGISTER_KEY", "VISAFREE_KEY_FILE", "VISAFREE_REGISTER_COUNTRY", "VISAFREE_LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "400")
+    line1, line2 = make_td3(issuing_state="KAZ", document_number="N12345678", nationality="KAZ",
+                            birth=dt.date(1990, 1, 2), expires=dt.date(2030, 5, 6))
+    other1, other2 = make_td3(issuing_state="KAZ", document_number="N87654321", nationality="KAZ",
+                              birth=dt.date(1991, 3, 4), expires=dt.date(2030, 5, 6))
+
+    def reg(*args):
+        return CliRunner().invoke(cli_app, ["register", "--lang", lang, *args], catch_exceptions=False)
+
+    assert reg("init").exit_code == 0
+    passport = ("--mrz", line1, "--mrz", line2)
+    assert reg("entry", "--post", "HAN", "--date", "2026-08-01", *passport).exit_code == 0
+    assert reg("exit", "--post", "HAN", "--date", "2026-08-10", *passport).exit_code == 0
+    entry = reg("entry", "--post", "HAN", "--date", "2026-10-01", *passport)
+    assert entry.exit_code == 0
+    refused = reg("entry", "--post", "HAN", "--date", "2026-10-01", "--refuse", "12/2026", "--mrz", other1, "--mrz", other2)
+    assert refused.exit_code == 1
+    t = translator(lang)
+    # The notes are the engine's codes said in the language: the R3 leave-by line, and the officer's R6 refusal.
+    assert t.gettext("Entry refused by the officer under R6: {basis}").format(basis="12/2026") in refused.output
+    assert "Leave by" not in entry.output and t.format_date(dt.date(2026, 10, 30)) in entry.output
+    register = open_register()
+    key = register.key_of(register_document(line1, line2, register))
+    crossings = register.history(key, actor="test").crossings
+    exit_id = next(c["id"] for c in crossings if c["direction"] == "exit")
+    assert reg("correct", str(exit_id), "--reason", "QĐ-5", "--date", "2026-08-12").exit_code == 0
+    assert reg("extend", "--until", "2026-11-20", "--basis", "R7 5/2026", *passport).exit_code == 0
+    assert reg("token", "create", "--role", "auditor", "--label", "A1").exit_code == 0
+    outputs = {
+        "history": reg("history", *passport, "--on", "2026-10-05"),
+        "status": reg("status", *passport, "--on", "2026-10-05"),
+        "review": reg("review"),
+        "audit": reg("audit"),
+        "token list": reg("token", "list"),
+        "overstayers": reg("overstayers", "--on", "2026-12-01"),
+        "refused": refused, "entry": entry,
+    }
+    for name, result in outputs.items():
+        assert result.exit_code == 0 or name == "refused", (name, result.output)
+        assert _no_register_english(result.output, lang) == [], (name, result.output)
+    for header in ("source", "decision", "reasons", "event"):
+        assert t.gettext(header) in outputs["history"].output
+    for header in ("desk", "desk end", "end now"):
+        assert t.gettext(header) in outputs["review"].output
+    for header, cell in (("role", "cell.auditor"), ("created by", "cell.admin")):
+        assert t.gettext(header) in outputs["token list"].output or t.gettext(cell) in outputs["token list"].output
+    assert t.gettext("cell.desk_entry") in outputs["audit"].output
+    assert t.gettext("cell.admit") in outputs["history"].output and t.gettext("value.visa_free") not in ("visa_free",)
+    # The review shows the desk's notes as stored, in the language; the JSON keeps the codes.
+    assert t.gettext("decision {id}: {note}").split("{")[0] in outputs["review"].output
+    as_json = json_.loads(reg("review", "--json").stdout)
+    assert as_json and all("code" in n for item in as_json for n in item["desk_notes"])
+    # Every register error code has its own catalogued message in the language.
+    for code in REGISTER_ERRORS:
+        said = error_message(lang, RuntimeError(code), f"{code}: a refusal written whole in English")
+        said_for = getattr(type("E", (Exception,), {"code": code}), "code")
+        said = error_message(lang, type("E", (Exception,), {"code": code})("x"), "x: written whole in English")
+        assert said == t.gettext("register.error." + code) != "register.error." + code and said_for == code
+        assert _no_register_english(said, lang) == [], (code, said)
+    assert len({t.gettext("register.error." + c) for c in REGISTER_ERRORS}) == len(REGISTER_ERRORS)
+
+
+def register_document(line1, line2, register):
+    from visafree.register.api import document_from_mrz
+
+    return document_from_mrz([line1, line2], register.local_today())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_register_help_is_translated(lang):
+    """`visafree register --help` and its commands' help through the traveller CLI's mechanism
+    (visafree.cli.check._help_language, _Words): every help text of the register in the language."""
+    import typer
+
+    from visafree.cli import register as register_cli
+
+    from visafree.cli import check as check_cli
+
+    t = translator(lang)
+    local = typer.Typer()
+    check_cli.install(local, help_lang=lang)  # as visafree.cli does: the panels' titles, then the layers
+    register_cli.install(local, help_lang=lang)
+    # Command names are typed as they are.
+    commands = {c.name or c.callback.__name__.strip("_") for a in (register_cli.register_app, register_cli.token_app)
+                for c in a.registered_commands} | {"rotate", "key", "token", "exit"}
+    try:
+        pages = {args: " ".join(CliRunner().invoke(local, ["register", *args, "--help"], env={"COLUMNS": "400"}).output.split())
+                 for args in ((), ("entry",), ("history",), ("ingest",), ("token",), ("token", "create"))}
+        sources = set(register_cli._HELP_SOURCES.values())
+        assert len(sources) > 50
+        for source in sources:
+            assert t.gettext(source) != source, source
+        assert " ".join(t.gettext(register_cli.REGISTER_HELP).split()) in pages[()]
+        assert " ".join(t.gettext("Border post.").split()) in pages[("entry",)]
+        assert " ".join(t.gettext(register_cli.TOKEN_HELP).split()) in pages[("token",)]
+        for page in pages.values():
+            assert "Border post." not in page and "The border register:" not in page and "(audited)" not in page
+            # Click's own words: the usage line and --help's text.
+            page = re.sub(r"Usage: root( [a-z-]+)* \[OPTIONS\]( COMMAND \[ARGS\]\.\.\.)?|Show this message and exit\.", " ", page)
+            page = re.sub(r"\$[A-Z_]+|<[a-z ]+>|\{path\}|\bpath\b", " ", page)  # variables, metavars, argument names
+            assert [w for w in _no_register_english(page, lang) if w.lower() not in commands] == [], page
+    finally:
+        check_cli.install(typer.Typer(), help_lang="en")
+        register_cli.install(typer.Typer(), help_lang="en")  # the shared option objects back in English

@@ -199,3 +199,106 @@ def test_api_no_regime_next_step_is_said_in_the_language(api, lang):
     assert step == {"message": translator(lang).gettext("no visa-free regime known: check a visa or permit"),
                     "resend_with": "basis"}
     assert step["message"] != "no visa-free regime known: check a visa or permit" and "X1234567" not in answer.text
+
+
+# The desk's notes are stored with the decision as codes and params (decisions.notes, migration
+# 0004), on SQLite and PostgreSQL, and said in the reader's language wherever they are shown.
+def test_desk_notes_are_stored_as_codes_and_said_in_each_language(register):
+    import json as json_
+
+    from sqlalchemy import select
+
+    from visafree.register import notes as desk_notes
+    from visafree.register import schema as s
+
+    from .helpers import kaz
+
+    first = register.record_entry(kaz("N1"), D(2025, 3, 1), officer="o", border_post="HAN")
+    assert first.admitted and first.permitted_until == D(2025, 3, 30)
+    codes = [n["code"] for n in first.notes]
+    assert "latest_exit_per_stay" in codes and all(set(n) == {"code", "rule", "params"} for n in first.notes)
+    refused = register.record_entry(kaz("N2"), D(2025, 3, 1), officer="o", border_post="HAN", refuse_basis="QĐ 12/2025")
+    with register.engine.connect() as conn:
+        stored = dict(conn.execute(select(s.decisions.c.crossing_id, s.decisions.c.notes)).all())
+    # Codes and params, never a sentence: the English text is not what the row holds.
+    leave = next(n for n in json_.loads(stored[first.crossing_id]) if n["code"] == "latest_exit_per_stay")
+    assert leave["params"]["date"] == {"$date": "2025-03-30"} and "Leave by" not in stored[first.crossing_id]
+    assert json_.loads(stored[refused.crossing_id])[-1] == {"code": "desk_officer_refusal", "rule": "R6",
+                                                            "params": {"basis": "QĐ 12/2025"}}
+    # The same event again answers the stored decision with its notes.
+    again = register.record_entry(kaz("N1"), D(2025, 3, 1), officer="o", border_post="HAN", event_id=first.event_id)
+    assert again.repeated and again.notes == first.notes
+    for lang in LANGS:
+        t = translator(lang)
+        said = first.texts(lang)
+        # The R3 line with the date as the language writes it, the regime by its title, never its id.
+        assert any(t.format_date(D(2025, 3, 30)) in line for line in said), said
+        assert not any("vn-kz" in line or "Leave by" in line for line in said), said
+        assert refused.texts(lang)[-1] == t.gettext("Entry refused by the officer under R6: {basis}").format(basis="QĐ 12/2025")
+        history = register.history(first.traveller_key, actor="t", on=D(2025, 3, 2))
+        assert desk_notes.texts(lang, history.crossings[0]["notes"], history.crossings[0]["regime"]) == said
+    assert first.texts("en") == [desk_notes.render("en", n) for n in first.notes]
+    assert any(line.startswith("Leave by 2025-03-30") for line in first.texts("en"))
+
+
+def test_migration_0004_keeps_decisions_made_before_it_readable(make_register):
+    """A register at revision 0003 (no decisions.notes) upgraded to the head: its decisions read as
+    before (no notes), a value that is not coded JSON is shown as stored, new ones store codes."""
+    from alembic import command
+    from sqlalchemy import text, update
+
+    from visafree.register import schema as s
+    from visafree.register.db import _alembic_config, current_revision, head_revision, migrate
+
+    from .helpers import kaz
+
+    register = make_register()
+    old = register.record_entry(kaz("N1"), D(2025, 3, 1), officer="o", border_post="HAN")
+    with register.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0003")
+    assert current_revision(register.engine) == "0003"
+    with register.engine.connect() as conn:
+        assert "notes" not in {c["name"] for c in __import__("sqlalchemy").inspect(conn).get_columns("decisions")}
+    try:
+        assert migrate(register.engine) == head_revision() == "0004"
+        history = register.history(old.traveller_key, actor="t", on=D(2025, 3, 2))
+        assert history.crossings[0]["decision"] == "admit" and history.crossings[0]["notes"] == ()
+        repeated = register.record_entry(kaz("N1"), D(2025, 3, 1), officer="o", border_post="HAN", event_id=old.event_id)
+        assert repeated.repeated and repeated.notes == () and repeated.permitted_until == D(2025, 3, 30)
+        with register.engine.begin() as conn:
+            conn.execute(update(s.decisions).where(s.decisions.c.crossing_id == old.crossing_id)
+                         .values(notes="Leave by 2025-03-30: it is day 30 of the stay"))
+        history = register.history(old.traveller_key, actor="t", on=D(2025, 3, 2))
+        assert history.crossings[0]["notes"] == ({"text": "Leave by 2025-03-30: it is day 30 of the stay"},)
+        new = register.record_entry(kaz("N2"), D(2025, 3, 1), officer="o", border_post="HAN")
+        assert any(n["code"] == "latest_exit_per_stay" for n in new.notes)
+        with register.engine.connect() as conn:
+            assert conn.execute(text("SELECT notes FROM decisions WHERE crossing_id = :i"),
+                                {"i": new.crossing_id}).scalar().startswith('[{"code"')
+    finally:
+        migrate(register.engine)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_api_answers_notes_and_status_in_the_language(lang, register):
+    from visafree.register.notes import REGISTER_NOTES
+
+    web = FastAPI()
+    web.include_router(router)
+    web.dependency_overrides[get_register] = lambda: register
+    token = register.create_token("officer", "desk", created_by="test")
+    t = translator(lang)
+    with TestClient(web) as client:
+        auth = {"Authorization": f"Bearer {token}", "Accept-Language": lang}
+        body = {"passport": {"issuing_state": "KAZ", "document_number": "N7", "nationality": "KAZ",
+                             "expires": "2032-01-01"}, "date": "2025-03-01", "border_post": "HAN", "refuse_basis": "QĐ 1"}
+        answer = client.post("/api/v1/register/entries", json=body, headers=auth)
+        assert answer.status_code == 200 and answer.headers["content-language"] == lang
+        data = answer.json()
+        assert data["notes"][-1] == t.gettext(REGISTER_NOTES["desk_officer_refusal"]).format(basis="QĐ 1")
+        assert data["note_codes"][-1] == {"code": "desk_officer_refusal", "rule": "R6", "params": {"basis": "QĐ 1"}}
+        history = client.post("/api/v1/register/history", json={"traveller_key": data["traveller_key"], "on": "2025-03-02"},
+                              headers=auth)
+        assert history.headers["content-language"] == lang
+        crossing = history.json()["crossings"][0]
+        assert crossing["notes"] == data["notes"] and crossing["note_codes"] == data["note_codes"]

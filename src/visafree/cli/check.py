@@ -349,6 +349,9 @@ def install(app: typer.Typer, help_lang: str | None = None) -> None:
 
     panels.ARGUMENTS_PANEL_TITLE, panels.OPTIONS_PANEL_TITLE, panels.COMMANDS_PANEL_TITLE = (
         h("Arguments"), h("Options"), h("Commands"))
+    # An option's default and "required" marks are module settings too (issue 12: the register's
+    # --help shows them on most options).
+    panels.DEFAULT_STRING, panels.REQUIRED_LONG_STRING = h("[default: {}]"), h("[required]")
 
     @app.command("check", help=h("May I enter, until when may I stay, when can I come back?") + "\n\n"
                  "visafree check --from KAZ --to VNM --stay 2024-06-01:2024-06-20 --stay 2024-08-01: --on 2024-08-15 "

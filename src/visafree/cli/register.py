@@ -536,6 +536,29 @@ def _cell(value: str | None) -> str:
     return t.reason(value)
 
 
+def _audit_detail(detail: str | None) -> str:
+    """An audit row's detail ("crossing=12", "role=auditor label=A1") with its keys and codes in
+    the chosen language; the values (ids, dates, labels) as stored."""
+    import re
+
+    if not detail or _LANG["lang"] == "en":
+        return detail or ""
+    from visafree.i18n import translator
+
+    t = translator(_LANG["lang"])
+    batch = re.fullmatch(r"(\d+) crossings for batch analysis", detail)
+    if batch:
+        return t.npgettext("register", "{n} crossing for batch analysis", "{n} crossings for batch analysis",
+                           int(batch[1])).format(n=batch[1])
+
+    def pair(match):
+        key, value = match[1], match[2]
+        named = t.gettext("cell.key." + key)
+        return f"{key if named == 'cell.key.' + key else named}={_cell(value) if key == 'role' else value}"
+
+    return re.sub(r"\b([a-z_]+)=(\S*)", pair, detail)
+
+
 def _print_notes(crossings) -> None:
     """The notes under each desk decision (stored as codes, issue 12), in the chosen language."""
     from visafree.register.notes import texts
@@ -831,7 +854,8 @@ def audit(
         return
     table = Table(*(_say(h) for h in ("id", "at", "actor", "action", "traveller", "detail")))
     for r in rows:
-        table.add_row(str(r["id"]), str(r["at"])[:19], r["actor"], _cell(r["action"]), (r["traveller_key"] or "")[:16], r["detail"] or "")
+        table.add_row(str(r["id"]), str(r["at"])[:19], r["actor"], _cell(r["action"]), (r["traveller_key"] or "")[:16],
+                      _audit_detail(r["detail"]))
     console.print(table)
 
 
