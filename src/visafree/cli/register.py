@@ -551,6 +551,11 @@ def _audit_detail(detail: str | None) -> str:
         return t.npgettext("register", "{n} crossing for batch analysis", "{n} crossings for batch analysis",
                            int(batch[1])).format(n=batch[1])
 
+    rotated = re.fullmatch(r"fingerprint (\w+) -> (\w+); (\d+) pseudonyms re-keyed", detail)
+    if rotated:
+        return t.npgettext("register", "key {old} → {new}; {n} pseudonym re-keyed", "key {old} → {new}; {n} pseudonyms re-keyed",
+                           int(rotated[3])).format(old=rotated[1], new=rotated[2], n=rotated[3])
+
     def pair(match):
         key, value = match[1], match[2]
         named = t.gettext("cell.key." + key)
