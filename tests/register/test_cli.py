@@ -14,11 +14,10 @@ LINE1, LINE2 = mrz("N12345678", dt.date(2030, 5, 6))
 
 
 @pytest.fixture
-def fresh(tmp_path, monkeypatch):
+def fresh(tmp_path, monkeypatch, wide_console):
     monkeypatch.chdir(tmp_path)
     for name in ("VISAFREE_DATABASE_URL", "VISAFREE_REGISTER_KEY", "VISAFREE_KEY_FILE", "VISAFREE_REGISTER_COUNTRY", "VISAFREE_OFFICER"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
     return tmp_path
 
 

@@ -28,12 +28,11 @@ HOST = {"vi": "nước sở tại", "ru": "стране пребывания", "
 
 
 @pytest.fixture
-def fresh(tmp_path, monkeypatch):
+def fresh(tmp_path, monkeypatch, wide_console):
     monkeypatch.chdir(tmp_path)
     for name in ("VISAFREE_DATABASE_URL", "VISAFREE_REGISTER_KEY", "VISAFREE_KEY_FILE", "VISAFREE_REGISTER_COUNTRY",
                  "VISAFREE_OFFICER", "VISAFREE_LANG"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COLUMNS", "300")
     assert CliRunner().invoke(app, ["register", "init"]).exit_code == 0
     return tmp_path
 
