@@ -457,3 +457,42 @@ def test_earliest_return_when_the_period_is_full(new_page):
     cell = page.locator('#calendar td[data-day="2025-06-29"]')
     expect(cell).to_have_class("cal-none")  # a start on 29 June is refused (R4) ...
     assert "cal-none" not in page.locator('#calendar td[data-day="2025-06-30"]').get_attribute("class")  # ... 30 June is not
+
+
+# ------------------------------------------------------------------ no English left (issue 12)
+
+WORDS_CASES = {
+    "kazakh-tourist": KAZAKH,
+    "vietnamese-engineer": ENGINEER,
+    "schengen": US,
+    "overstay": dict(nationality="USA", destination="FRA", on="2025-06-01",
+                     trips=[("2025-01-10", "2025-03-01"), ("2025-03-20", "2025-04-30")]),
+    "overlapping": dict(nationality="KAZ", destination="VNM", on="2025-03-10",
+                        trips=[("2025-01-01", "2025-01-20"), ("2025-01-10", "2025-01-25")]),
+    "no-regime": dict(nationality="USA", destination="VNM", on="2025-03-10", trips=[("2025-01-01", "2025-01-20")]),
+}
+
+
+@pytest.mark.parametrize("lang", ["vi", "ru", "kk"])
+def test_the_page_says_nothing_in_english(new_page, lang):
+    """Every text a traveller reads on the page, for the README's journeys, an overstay, an input
+    error and no regime, and an impossible typed date: no word of the English catalogue (the same
+    rule as the CLI's and the API's test, tests/i18n/test_no_english.py)."""
+    from tests.i18n.test_no_english import leaks
+
+    for name, case in WORDS_CASES.items():
+        page = open_page(new_page, lang, DESKTOP)
+        enter(page, lang, **case)
+        answer = page.locator("#error" if name in ("overlapping", "no-regime") else "#answer")
+        expect(answer).to_be_visible()
+        expect(page.locator("#explanation li").first).to_be_visible()
+        shown = page.evaluate("document.body.innerText")
+        # The language menu names English by its own name; PDF is a format's name.
+        assert [w for w in leaks(shown, lang) if w not in ("English", "PDF")] == [], (name, shown)
+        assert page.js_errors == []
+    row = page.locator("#trips .trip").nth(0)
+    row.locator(".entry").fill({"vi": "31/02/2025"}.get(lang, "31.02.2025"))
+    row.locator(".entry").blur()
+    expect(row.locator(".entry")).to_have_attribute("aria-invalid", "true")
+    assert leaks(row.locator(".trip-verdict").inner_text(), lang) == []
+    assert page.js_errors == []
