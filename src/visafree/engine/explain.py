@@ -255,7 +255,7 @@ class Note:
     ) -> str:
         """The sentence. `plural(context, singular, plural, n)` is npgettext; `names` maps regime
         ids and the answer's rule ids to the titles a reader is shown (without it, the ids)."""
-        fmt = format_value or _plain
+        fmt = format_value or plain_value
         pick = plural or _english_plural
         counts = COUNTS.get(self.code, {})
         values: dict[str, str] = {}
@@ -276,11 +276,11 @@ class Note:
         return self.render()
 
 
-def _plain(value: Any) -> str:
+def plain_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return ", ".join(_plain(v) for v in value)
+        return ", ".join(plain_value(v) for v in value)
     return str(value)
 
 
@@ -290,4 +290,4 @@ def note(code: str, rule: str = "", **params: Any) -> Note:
 
 def error_text(template: str, params: Mapping[str, Any]) -> str:
     """The English message of an input error: its template filled with plain values."""
-    return template.format(**{k: _plain(v) for k, v in params.items()})
+    return template.format(**{k: plain_value(v) for k, v in params.items()})

@@ -14,6 +14,8 @@ import datetime as dt
 import json
 from typing import Any, Iterable, Mapping
 
+from visafree.engine.explain import plain_value
+
 #: The register's own notes (msgids), beside the engine's explanation codes.
 REGISTER_NOTES: dict[str, str] = {
     "desk_no_regime": (
@@ -114,7 +116,7 @@ def render(lang: str, item: Mapping, regime: str | None = None) -> str:
     code, rule, params = item["code"], item.get("rule", ""), dict(item.get("params", {}))
     if lang == "en":
         if code in REGISTER_NOTES:
-            return REGISTER_NOTES[code].format(**{k: _plain(v) for k, v in params.items()})
+            return REGISTER_NOTES[code].format(**{k: plain_value(v) for k, v in params.items()})
         if code in MESSAGES:
             return Note(code, rule, tuple(params.items())).render()
         return code
@@ -130,11 +132,3 @@ def render(lang: str, item: Mapping, regime: str | None = None) -> str:
 
 def texts(lang: str, notes: Iterable[Mapping], regime: str | None = None) -> list[str]:
     return [render(lang, n, regime) for n in notes]
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
