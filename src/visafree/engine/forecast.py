@@ -5,12 +5,13 @@ The same answers as asking `check` (days used in the window ending on a day) and
 (latest exit of an entry on a day) once per day, but computed together in O(stays + days):
 
 - days used on day d (R4) is P(d) - P(d - W), with P the prefix count of days of presence over
-  a dense array of the days concerned (the 180-day window, the horizon, and a window before it);
+  a dense array of the days concerned (the 180-day window, the horizon, and a window before it),
+  kept as a count that slides along that array of 0/1 flags;
 - an entry on s breaks R4 first on the day d >= s where
   P(s - 1) - P(d - W) + (d - s + 1) > M  (the days before s still in d's window, plus the stay).
   With h(j) = j - P(j), the days of absence before day j, this is h(d - W) > h(s - 1) - (W - M):
-  the first such d comes from the position of the (h(s - 1) - (W - M) + 1)-th day of absence,
-  looked up in a list, no search at all (RULES.md §2, "Window limit");
+  h never falls, so neither does that first d as s grows, and one pointer that only moves
+  forward finds it for every start date, no search at all (RULES.md §2, "Window limit");
 - R3 (per-stay limit) is a constant length, R2 (passport) a cap or a last entry day, and the
   dated coverage and entry into force are runs of days marked once.
 
@@ -24,8 +25,6 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
-from operator import add, not_, sub
 
 from .check import (
     ENTRY_REASONS, NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT, PERIOD_LIMIT,
@@ -64,6 +63,72 @@ def _union_periods(periods: list[Period], first: int, last: int, out: list[int])
         b = last if period.until is None else min(period.until.toordinal(), last)
         if a <= b:
             out[a - first:b - first + 1] = [1] * (b - a + 1)
+
+
+def _presence_flags(presence: Presence, base: int, size: int) -> list[int]:
+    """1 for each day of presence in [base, base + size), else 0 (indexed from base)."""
+    present = [0] * size
+    starts, ends = presence.starts, presence.ends
+    for run in range(bisect_right(ends, base - 1), bisect_left(starts, base + size)):
+        a, b = max(starts[run], base), min(ends[run], base + size - 1)
+        present[a - base:b - base + 1] = [1] * (b - a + 1)
+    return present
+
+
+# The two sweeps below are plain loops over ints on purpose: compiled by mypyc they run as
+# native code, where map/accumulate/compress over generic objects did not (issue 11). They read
+# only 0/1 flags and keep their counts in locals: a list of counts up to a few hundred would box
+# (allocate) most of them, since only ints up to 256 are shared objects.
+
+def _days_used(present: list[int], first: int, width: int) -> list[int]:
+    """Days of presence in the window ending on each index from `first` to the end."""
+    used = 0
+    for x in range(first - width + 1, first + 1):
+        used += present[x]
+    out = [used]
+    for x in range(first + 1, len(present)):
+        used += present[x] - present[x - width]
+        out.append(used)
+    return out
+
+
+def _window_lengths(present: list[int], offset: int, days: int, width: int, most: int,
+                    per_stay_days: int | None) -> tuple[list[int], list[str | None]]:
+    """The longest stay from each start index offset + i under R4, capped by R3, and the rule
+    that sets it (the window on a tie, as judge_entry names it).
+
+    With h(j) the days of absence before index j, the stay from index s breaks R4 on day
+    j + W - 1 for the first j with h(j) > h(s) - (W - M), so it lasts max(0, j - s + W - 1)
+    days (0: refused). h(s) never falls as s grows, so neither does that j: one pointer that
+    only moves forward finds them all. With fewer than W - M days of absence before s there is
+    no such j and the entry is refused."""
+    # The window allows at most W - 1 days (j <= s since M < W): a cap of W leaves it the reason.
+    cap = width if per_stay_days is None else per_stay_days
+    window_code, per_stay_code = WINDOW_LIMIT, PER_STAY_LIMIT  # module globals: read them once
+    slack = width - most
+    absent = 0  # h(s)
+    for x in range(offset):
+        absent += 1 - present[x]
+    j = 0
+    absent_j = 0  # h(j)
+    longest: list[int] = []
+    limited: list[str | None] = []
+    for s in range(offset, offset + days):
+        need = absent + 1 - slack
+        length = 0
+        if need > 0:
+            while absent_j < need:
+                absent_j += 1 - present[j]
+                j += 1
+            length = j - s + width - 1
+        if length <= cap:
+            longest.append(length if length > 0 else 0)
+            limited.append(window_code)
+        else:
+            longest.append(cap)
+            limited.append(per_stay_code)
+        absent += 1 - present[s]
+    return longest, limited
 
 
 def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
@@ -114,52 +179,25 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
                 if until is None or since <= until:
                     _union_periods([Period(since, until)], o, top, covered)
 
-    used_from = None
-    days_used = None
-    window_length: list[int] | None = None
-    if window is not None:
-        width, most = window
-        slack = width - most
-        # Dense presence over [base, top]: one window before the first day of the window ending
-        # on `on`, so that every count needed is a difference of two prefix sums.
-        base = o - 2 * width
-        size = top - base + 1
-        present = [0] * size
-        starts, ends = presence.starts, presence.ends
-        for run in range(max(0, bisect_right(ends, base - 1)), bisect_left(starts, top + 1)):
-            a, b = max(starts[run], base), min(ends[run], top)
-            present[a - base:b - base + 1] = [1] * (b - a + 1)
-        prefix = [0, *accumulate(present)]  # prefix[i]: days of presence in [base, base + i)
-        first_used = o - width + 1 - base  # index of the first day shown
-        # map(sub, ...) over slices: the per-day arithmetic runs in C, not in a Python loop.
-        days_used = tuple(map(sub, prefix[first_used + 1:size + 1], prefix[first_used + 1 - width:size + 1 - width]))
-        used_from = dt.date.fromordinal(base + first_used)
-        # absence[k]: the first index j with h(j) = j - prefix[j] = k (h rises by one after each
-        # day of absence), so the first j with h(j) > threshold is absence[threshold + 1].
-        absence = [0]
-        absence += compress(range(1, size + 1), map(not_, present))
-        offset = o - base
-        # The stay from index s breaks R4 on day base + j + W - 1 with j = absence[h(s) - (W - M) + 1]
-        # (never before the entry day itself): it lasts max(0, j - s + W - 1) days, 0 = refused.
-        w1 = width - 1
-        starts_range = range(offset, offset + days)
-        absent_before = map(sub, starts_range, prefix[offset:offset + days])  # h(s)
-        firsts = [absence[need] if need > 0 else 0 for need in map(add, absent_before, repeat(1 - slack, days))]
-        window_length = [x if x > 0 else 0 for x in map(sub, firsts, range(offset - w1, offset - w1 + days))]
-
     # The length each start allows and the rule that sets it; ties go to the rule listed first,
     # as in judge_entry: the window, the per-stay limit, the passport.
     longest: list[int]
     limited: list[str | None]
-    if window_length is None:
+    used_from = None
+    days_used = None
+    if window is None:
         longest = [per_stay_days if per_stay_days is not None else 0] * days
         limited = [PER_STAY_LIMIT if per_stay_days is not None else None] * days
-    elif per_stay_days is None:
-        longest, limited = window_length, [WINDOW_LIMIT] * days
     else:
-        p = per_stay_days
-        longest = [w if w <= p else p for w in window_length]
-        limited = [WINDOW_LIMIT if w <= p else PER_STAY_LIMIT for w in window_length]
+        width, most = window
+        # Dense presence over [base, top]: one window before the first day of the window ending
+        # on `on`, so that every window counted lies inside it.
+        base = o - 2 * width
+        present = _presence_flags(presence, base, top - base + 1)
+        first_used = o - width + 1 - base  # index of the first day shown
+        used_from = dt.date.fromordinal(base + first_used)
+        days_used = tuple(_days_used(present, first_used, width))
+        longest, limited = _window_lengths(present, o - base, days, width, most, per_stay_days)
     if last_day is not None:  # R2 counted from the exit: no stay past the passport's last day
         longest_any = max(longest, default=0)
         for i in range(max(0, last_day - o + 1 - longest_any), days):
