@@ -6,17 +6,22 @@
 - the desk over HTTP (`visafree serve`'s app under uvicorn) with 1 and 8 concurrent clients,
 
 and the issue's ratios: PostgreSQL desk p50 / SQLite desk p50 in-process (aim <= 2), p99 / p50
-with 8 clients per backend (aim <= 5), PostgreSQL ingest rows/s / the reference rate (aim >= 5;
-the reference is main's ingest before issue 10 on this benchmark, give it with --reference),
-and beside it what the PostgreSQL server does alone: one COPY of the same rows into an empty
-copy of the crossings table, with its indexes (the ceiling of one connection's ingest).
+with 8 clients per backend (aim <= 5), PostgreSQL ingest rows/s / the baseline's (aim >= 5).
+The baseline is the register's code before issue 10 (--baseline, a git revision: its
+src/visafree is taken with `git archive` and run in a subprocess on the same log, the same
+50,000 links and a scratch database of its own), measured in this run, so that both rates see
+the machine's load of the moment; --reference RATE gives a fixed rate instead. Beside it, what
+the PostgreSQL server does alone: one COPY of the same rows into an empty copy of the
+crossings table, with its indexes (what the server's own work allows).
 
     .venv/bin/python benchmarks/bench_register.py                    # 200,000 crossings
     .venv/bin/python benchmarks/bench_register.py --rows 1000000 --reference 34348
 
-PostgreSQL runs in a scratch database created and dropped here (--pg-server); its commits are
-durable (synchronous_commit on, the server's default), SQLite runs in WAL mode with
-synchronous=NORMAL as the register does. Travellers get --stays stays each.
+PostgreSQL runs in scratch databases created and dropped here (--pg-server). Durability, which
+the output states beside the figures: a PostgreSQL commit returns once its WAL is flushed
+(synchronous_commit and fsync as the server has them, on by default); SQLite runs in WAL mode
+with synchronous=NORMAL as the register does, which is durable against a crash of the process
+but may lose the last commits on a power loss or an OS crash. Travellers get --stays stays each.
 """
 
 from __future__ import annotations
@@ -200,6 +205,79 @@ def server_copy_rate(register: Register, log: Path) -> float:
     return table.num_rows / seconds
 
 
+BASELINE_SCRIPT = r"""
+import json, sys, time
+src, url, log, chunk, key, links = sys.argv[1:7]
+sys.path.insert(0, src)
+import datetime as dt
+import visafree
+assert visafree.__file__.startswith(src), visafree.__file__  # the baseline's code, not this checkout's
+from visafree.register import schema as s
+from visafree.register.db import make_engine, migrate
+from visafree.register.ingest import ingest
+from visafree.register.service import Register
+now = dt.datetime(2025, 6, 1, 12, tzinfo=dt.timezone.utc)
+engine = make_engine(url)
+migrate(engine)
+register = Register(engine, key.encode(), clock=lambda: now)
+rows = [dict(traveller_key=register.traveller_key("KAZ", f"L{i:08d}"), linked_key=register.traveller_key("KAZ", f"M{i:08d}"),
+             reason="renewed passport", withdraws=False, officer="bench", recorded_at=now) for i in range(int(links))]
+with engine.begin() as conn:
+    for start in range(0, len(rows), 5000):
+        conn.execute(s.document_links.insert(), rows[start:start + 5000])
+started = time.perf_counter()
+summary = ingest(register, log, chunk_size=int(chunk), report_unpaired=False)
+seconds = time.perf_counter() - started
+assert summary.stored == summary.read and summary.rejected == 0, summary
+print(json.dumps({"rows": summary.read, "rows_per_s": summary.read / seconds}))
+"""
+
+
+def baseline_ingest(revision: str, pg_server: str, log: Path, chunk: int, tmp: str) -> dict:
+    """PostgreSQL ingest rows/s of the register at `revision` (before issue 10), on the same log
+    and links, in a scratch database of its own."""
+    repo = Path(__file__).resolve().parent.parent
+    target = Path(tmp) / "baseline"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(repo), "archive", revision, "src/visafree"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    name = f"visafree_bench_base_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        done = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(target / "src"), f"{pg_server}/{name}", str(log),
+                               str(chunk), KEY.decode(), str(LINKS)], check=True, capture_output=True, text=True,
+                              cwd=tmp, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        import json
+
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    result["revision"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", revision], check=True,
+                                        capture_output=True, text=True).stdout.strip()
+    return result
+
+
+def durability(r: dict) -> str:
+    """What a commit of this backend survives, read from the database itself."""
+    with r["register"].engine.connect() as conn:
+        if r["backend"] == "postgres":
+            sync = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+            fsync = conn.exec_driver_sql("SHOW fsync").scalar()
+            durable = sync != "off" and fsync == "on"
+            return (f"synchronous_commit={sync}, fsync={fsync}: " +
+                    ("a commit returns once its WAL is on disk (survives a power loss)" if durable
+                     else "NOT durable: recent commits can be lost"))
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+        return (f"journal_mode={mode}, synchronous={sync}: survives a crash of the process; "
+                "the last commits may be lost on a power loss or an OS crash (no fsync per commit)")
+
+
 def desk_in_process(prepared: list[dict], chosen: list[int], stays: int) -> None:
     """The same desk entries on every backend, in alternation (traveller by traveller, the
     backends' order switching each time), so that a load on this shared machine falls on all
@@ -241,8 +319,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=500, help="in-process desk decisions to time (default 500)")
     parser.add_argument("--http-requests", type=int, default=400, help="HTTP desk entries per client count (default 400)")
     parser.add_argument("--chunk-size", type=int, default=5000)
-    parser.add_argument("--reference", type=float, default=34_348,
-                        help="PostgreSQL ingest rows/s before issue 10 (main on this benchmark, 100,000 rows: 34,348)")
+    parser.add_argument("--baseline", default="ee6a4da^",
+                        help="git revision whose ingest is the baseline, measured in this run (default ee6a4da^: "
+                             "the register before issue 10)")
+    parser.add_argument("--reference", type=float, default=None,
+                        help="a fixed PostgreSQL ingest rows/s to compare with instead of measuring --baseline "
+                             "(main before issue 10 on this benchmark, 100,000 rows, measured once: 34,348)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--pg-server", default=os.environ.get("VISAFREE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"))
     args = parser.parse_args()
@@ -269,6 +351,10 @@ def main() -> None:
                         conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
                     url = f"{args.pg_server}/{pg_name}"
                 results[backend] = prepare(backend, url, log, args.chunk_size)
+                results[backend]["durability"] = durability(results[backend])
+            baseline = None
+            if "postgres" in results and args.reference is None:
+                baseline = baseline_ingest(args.baseline, args.pg_server, log, args.chunk_size, tmp)
             order = list(range(travellers))
             random.Random(7).shuffle(order)
             chosen, rest = order[:args.samples], order[args.samples:]
@@ -285,6 +371,9 @@ def main() -> None:
                   f"{r['desk_p50']:.2f} ms, p99 {r['desk_p99']:.2f} ms (engine alone p50 {r['engine_p50_us']:.1f} µs, "
                   f"p99 {r['engine_p99_us']:.1f} µs) | HTTP 1 client p50 {r['http1_p50']:.2f} ms, p99 {r['http1_p99']:.2f} ms"
                   f" | HTTP 8 clients p50 {r['http8_p50']:.2f} ms, p99 {r['http8_p99']:.2f} ms", flush=True)
+        print("durability of a commit, as measured here:")
+        for backend, r in results.items():
+            print(f"  {backend}: {r['durability']}")
         print("ratios (aims from issue 10):")
         if "sqlite" in results and "postgres" in results:
             print(f"  PostgreSQL / SQLite desk p50 in-process: {results['postgres']['desk_p50'] / results['sqlite']['desk_p50']:.2f}x (aim <= 2)")
@@ -292,10 +381,16 @@ def main() -> None:
             print(f"  {backend}: HTTP 8 clients p99 / p50: {r['http8_p99'] / r['http8_p50']:.2f}x (aim <= 5)")
         if "postgres" in results:
             pg = results["postgres"]
-            print(f"  PostgreSQL ingest / reference {args.reference:,.0f} rows/s: {pg['rows_per_s'] / args.reference:.2f}x "
-                  f"(aim >= 5, i.e. {5 * args.reference:,.0f} rows/s)")
+            if baseline is not None:
+                reference = baseline["rows_per_s"]
+                what = f"the baseline (revision {baseline['revision']}, measured in this run) {reference:,.0f} rows/s"
+            else:
+                reference = args.reference
+                what = f"the fixed reference {reference:,.0f} rows/s (--reference)"
+            print(f"  PostgreSQL ingest {pg['rows_per_s']:,.0f} rows/s / {what}: {pg['rows_per_s'] / reference:.2f}x "
+                  f"(aim >= 5, i.e. {5 * reference:,.0f} rows/s)")
             print(f"  PostgreSQL alone, one COPY of the same rows into an empty copy of the table: "
-                  f"{pg['server_rows_per_s']:,.0f} rows/s = {pg['server_rows_per_s'] / args.reference:.2f}x the reference; "
+                  f"{pg['server_rows_per_s']:,.0f} rows/s = {pg['server_rows_per_s'] / reference:.2f}x the baseline; "
                   f"the ingest reaches {pg['rows_per_s'] / pg['server_rows_per_s']:.2f}x of it")
 
 

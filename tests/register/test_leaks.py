@@ -110,3 +110,21 @@ def test_two_travellers_taking_one_event_id_at_once_is_a_refusal_not_a_crash(reg
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["event_id_conflict", "stored"]
+
+
+def test_the_desk_store_losing_the_event_id_race_is_a_refusal_and_the_connection_lives_on(register, monkeypatch):
+    """The deterministic form of the race above on PostgreSQL's two-round-trip desk: the read did
+    not see the event id (another traveller's crossing took it meanwhile), so the unique index
+    refuses the pipelined INSERT; the answer is event_id_conflict, and the next entry works."""
+    if register.engine.dialect.name != "postgresql":
+        pytest.skip("the PostgreSQL desk's pipelined store")
+    from visafree.register import service
+
+    register.record_entry(kaz("R1"), D(2025, 3, 1), officer="o", border_post="HAN", event_id="raced")
+    monkeypatch.setattr(service, "_PG_DESK_READ",
+                        service._PG_DESK_READ.replace("WHERE c.event_id = %(event_id)s", "WHERE false"))
+    with pytest.raises(RegisterError) as caught:
+        register.record_entry(kaz("R2"), D(2025, 3, 1), officer="o", border_post="HAN", event_id="raced")
+    assert caught.value.code == "event_id_conflict"
+    monkeypatch.undo()
+    assert register.record_entry(kaz("R2"), D(2025, 3, 1), officer="o", border_post="HAN").admitted

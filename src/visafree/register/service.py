@@ -7,6 +7,7 @@ recording the same person at once are serialised and each decides on the other's
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
@@ -30,7 +31,7 @@ from .config import KeyMaterial
 from .countries import country_code
 from . import validate as v
 from .zones import local_moment, zone_for
-from .db import read_transaction, write_transaction
+from .db import lock_ids, raw_errors, read_transaction, write_transaction
 from .timeline import (
     Crossing, RegisterStay, StayChange, basis_columns, fill_permitted_ends, order_key, pair, presence_before,
 )
@@ -323,8 +324,7 @@ class Register:
                         frontier.add(k)
         if not rows:
             return tuple(sorted(start))
-        groups = _link_groups(list(rows.values()))
-        return tuple(sorted({k for one in start for k in groups.get(one, (one,))}))
+        return _group_of(start, list(rows.values()))
 
     def _locked(self, keys: tuple[str, ...], work):
         """Run `work(conn, group)` in one write transaction holding the lock of every document of
@@ -472,17 +472,71 @@ class Register:
         self.check_not_future(on, "date")
         key = self.traveller_key(document.issuing_state, document.document_number)
         event_id = event_id or f"desk-{uuid.uuid4()}"
+        args = (key, document, on, officer, border_post, at, event_id, refuse_basis, basis)
+        if self.engine.dialect.name == "postgresql":
+            return self._pg_record_entry(*args)
         # A linked document's history is decided on too: the whole group is locked (_locked).
-        return self._locked((key,), lambda conn, keys: self._decide_entry(
-            conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis, basis))
+        return self._locked((key,), lambda conn, keys: self._decide_entry(conn, keys, *args))
 
     def _decide_entry(self, conn, keys, key, document, on, officer, border_post, at, event_id, refuse_basis, basis):
+        existing = self._existing_event(conn, event_id)
+        if existing is not None:
+            return self._repeat_entry(conn, existing, key, on, border_post)
+        # The desk reads presence only: the prior stays' permitted ends do not enter the verdict.
+        stays = self._timeline(conn, keys, self.destination, ends=False)
+        return self._judge_and_store(conn, stays, _store_entry, key, document, on, officer, border_post, at,
+                                     event_id, refuse_basis, basis)
+
+    def _pg_record_entry(self, key, document, on, officer, border_post, at, event_id, refuse_basis, basis):
+        """The desk entry on PostgreSQL in two round trips (issue 10): psycopg's pipeline sends
+        BEGIN, the lock statement and one read (the document links reachable from the key, the
+        event id's crossing if it exists, and the history) together; the server runs them in
+        that order, so the read's snapshot is taken once the lock is held (READ COMMITTED takes
+        one per statement: a lock inside the reading statement would come after its snapshot).
+        Then the crossing, its decision and its audit row (one statement) and COMMIT go together;
+        the answer comes back once the commit is durable (synchronous_commit on).
+        If a link makes the person's group larger than what was locked, the transaction is rolled
+        back and run again with the whole group locked, as _locked does."""
+        lock_set = (key,)
+        for _attempt in range(16):
+            try:
+                return self._pg_entry_attempt(lock_set, key, document, on, officer, border_post, at, event_id,
+                                              refuse_basis, basis)
+            except _GroupGrew as grew:
+                lock_set = tuple(sorted(set(lock_set) | set(grew.group)))
+        raise RegisterError("document links changed too often while recording; try again", "document", "busy")
+
+    def _pg_entry_attempt(self, lock_set, key, document, on, officer, border_post, at, event_id, refuse_basis, basis):
         if True:
-            existing = self._existing_event(conn, event_id)
-            if existing is not None:
-                return self._repeat_entry(conn, existing, key, on, border_post)
-            # The desk reads presence only: the prior stays' permitted ends do not enter the verdict.
-            stays = self._timeline(conn, keys, self.destination, ends=False)
+            with write_transaction(self.engine) as conn, raw_errors(conn):
+                raw = conn.connection.dbapi_connection
+                ids = lock_ids(lock_set)
+                with raw.pipeline():
+                    lock, read = raw.cursor(), raw.cursor()
+                    if len(ids) == 1:
+                        lock.execute(_PG_LOCK_ONE, (ids[0],))
+                    else:
+                        lock.execute(_PG_LOCK_MANY, (ids,))
+                    read.execute(_PG_DESK_READ, {"key": key, "event_id": event_id, "destination": self.destination})
+                    rows = read.fetchall()  # the pipeline's one sync: every statement above is sent
+                linked = any(r[0] == "l" for r in rows)
+                group = self._linked_keys(conn, key) if linked else (key,)
+                if not set(group) <= set(lock_set):
+                    raise _GroupGrew(group)  # the transaction is rolled back, the caller locks the group
+                existing = next((_PG_ROW(*r[1:]) for r in rows if r[0] == "e"), None)
+                if existing is not None:
+                    return self._repeat_entry(conn, existing, key, on, border_post, decision=existing)
+                if linked:  # documents linked into one person: their histories are read as one
+                    stays = self._timeline(conn, group, self.destination, ends=False)
+                else:
+                    width = len(_CROSSING_FIELDS) + 1
+                    stays = pair([Crossing(*r[1:width]) for r in rows if r[0] == "h"])
+                return self._judge_and_store(conn, stays, _pg_store_entry, key, document, on, officer,
+                                             border_post, at, event_id, refuse_basis, basis)
+
+    def _judge_and_store(self, conn, stays, store, key, document, on, officer, border_post, at, event_id,
+                         refuse_basis, basis) -> DeskDecision:
+        if True:
             self._refuse_out_of_order(stays, on)
             replaces = None
             if stays and stays[-1].is_open and basis is not None and stays[-1].entry.outcome == NO_REGIME \
@@ -530,16 +584,19 @@ class Register:
                 basis=basis_of(stays), notes=n_.dumps(notes),
             )
             audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
-            crossing_id = _store_entry(conn, crossing, decision, audit)
+            crossing_id = store(conn, crossing, decision, audit)
         return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until, limited_by,
                             _id(regime), notes, outcome=outcome, basis=basis_code(basis))
 
-    def _repeat_entry(self, conn, existing, key: str, on: dt.date, border_post: str) -> DeskDecision:
+    def _repeat_entry(self, conn, existing, key: str, on: dt.date, border_post: str, decision=None) -> DeskDecision:
+        """`decision`: the decision's columns when the caller read them with the crossing (the
+        PostgreSQL desk, whose row has outcome None when the crossing has no decision)."""
         if (existing.traveller_key, existing.direction, existing.local_date, existing.border_post) != (key, "entry", on, border_post):
             # The same event id with other content is a conflict, never a silent duplicate.
             raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict")
-        decision = conn.execute(select(s.decisions).where(s.decisions.c.crossing_id == existing.id)).first()
         if decision is None:
+            decision = conn.execute(select(s.decisions).where(s.decisions.c.crossing_id == existing.id)).first()
+        if decision is None or decision.outcome is None:
             raise RegisterError(f"event_id: {existing.event_id!r} is an ingested crossing, not a desk entry", "event_id", "event_id_reused")
         return DeskDecision(existing.event_id, existing.id, key, existing.local_date, decision.outcome == "admit",
                             tuple(r for r in decision.reasons.split(",") if r), decision.permitted_until,
@@ -990,6 +1047,59 @@ def _store_entry(conn, crossing: dict, decision: dict, audit: dict) -> int:
         raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
 
 
+_CROSSING_FIELDS = tuple(f.name for f in dataclasses.fields(Crossing))
+_c = ", ".join(f"d.{n}" if n in ("outcome", "permitted_until", "reasons", "regime") else f"c.{n}" for n in _CROSSING_FIELDS)
+_nulls = ", ".join("NULL" for _ in _CROSSING_FIELDS[3:])
+# The PostgreSQL desk's one read (issue 10), after the lock statement in the same round trip:
+# 'h' rows are the traveller's history (the key's crossings, as _crossings reads them), 'e' the
+# crossing holding the event id if there is one, with its decision, and 'l' the document links
+# that name the key (id, linked_key in event_id's place, traveller_key, corrects, withdraws, in
+# the columns of the same types). No 'l' row: the key is a person alone, the history is whole.
+# Any 'l' row: the group is walked and read as everywhere else (_linked_keys, _timeline).
+_PG_DESK_READ = f"""
+SELECT 'h', {_c}, d.limited_by, d.notes, c.corrects, c.withdraws
+FROM crossings c LEFT JOIN decisions d ON d.crossing_id = c.id
+WHERE c.traveller_key = %(key)s AND c.destination = %(destination)s AND NOT c.withdraws
+  AND c.id NOT IN (SELECT x.corrects FROM crossings x WHERE x.traveller_key = %(key)s AND x.corrects IS NOT NULL)
+UNION ALL
+SELECT 'e', {_c}, d.limited_by, d.notes, c.corrects, c.withdraws
+FROM crossings c LEFT JOIN decisions d ON d.crossing_id = c.id
+WHERE c.event_id = %(event_id)s
+UNION ALL
+SELECT 'l', l.id, l.linked_key, l.traveller_key, {_nulls}, NULL, NULL, l.corrects, l.withdraws
+FROM document_links l
+WHERE l.traveller_key = %(key)s OR l.linked_key = %(key)s
+"""
+_PG_LOCK_ONE = "SELECT pg_advisory_xact_lock(%s)"
+_PG_LOCK_MANY = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(%s AS bigint[])) AS t(k)"
+#: An existing crossing of the desk read, with its decision's columns (outcome None: no decision).
+_PG_ROW = collections.namedtuple("_PG_ROW", _CROSSING_FIELDS + ("limited_by", "notes", "corrects", "withdraws"))
+_pg_store_sql: list[str] = []
+
+
+def _pg_store_entry(conn, crossing: dict, decision: dict, audit: dict) -> int:
+    """The desk entry's one statement and COMMIT in one round trip (psycopg's pipeline): the
+    answer is back once the commit is durable. Another traveller's crossing taking the same
+    event id at the same moment loses on the unique index: a refusal by name, not a 500."""
+    import psycopg
+
+    if not _pg_store_sql:  # compiled once, as SQLAlchemy would, with the same type casts
+        from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+
+        _pg_store_sql.append(str(_PG_STORE_ENTRY.compile(dialect=pg_dialect.dialect())))
+    params = {**{"c_" + k: v for k, v in crossing.items()}, **{"d_" + k: v for k, v in decision.items()},
+              **{"a_" + k: v for k, v in audit.items()}}
+    raw = conn.connection.dbapi_connection
+    try:
+        with raw.pipeline():
+            cursor = raw.cursor()
+            cursor.execute(_pg_store_sql[0], params)
+            raw.commit()
+    except psycopg.errors.UniqueViolation:
+        raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
+    return cursor.fetchone()[0]
+
+
 def _insert_crossing(conn, values: dict) -> int:
     """Insert a desk crossing. Another traveller's crossing taking the same new event id at the
     same moment (their locks do not exclude each other) loses on the unique index: a refusal
@@ -1043,6 +1153,12 @@ def basis_of(stays: list[RegisterStay]) -> str:
 def _token_hash(token: str) -> str:
     # Tokens are 256 random bits, so a plain SHA-256 (no salt, no stretching) cannot be reversed.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _group_of(start, links) -> tuple[str, ...]:
+    """The sorted keys of the person(s) the keys `start` belong to, from the link rows found."""
+    groups = _link_groups(links)
+    return tuple(sorted({k for one in start for k in groups.get(one, (one,))}))
 
 
 def _link_groups(links) -> dict[str, tuple[str, ...]]:
