@@ -507,84 +507,82 @@ class Register:
         raise RegisterError("document links changed too often while recording; try again", "document", "busy")
 
     def _pg_entry_attempt(self, lock_set, key, document, on, officer, border_post, at, event_id, refuse_basis, basis):
-        if True:
-            with write_transaction(self.engine) as conn, raw_errors(conn):
-                raw = conn.connection.dbapi_connection
-                ids = lock_ids(lock_set)
-                with raw.pipeline():
-                    lock, read = raw.cursor(), raw.cursor()
-                    if len(ids) == 1:
-                        lock.execute(_PG_LOCK_ONE, (ids[0],))
-                    else:
-                        lock.execute(_PG_LOCK_MANY, (ids,))
-                    read.execute(_PG_DESK_READ, {"key": key, "event_id": event_id, "destination": self.destination})
-                    rows = read.fetchall()  # the pipeline's one sync: every statement above is sent
-                linked = any(r[0] == "l" for r in rows)
-                group = self._linked_keys(conn, key) if linked else (key,)
-                if not set(group) <= set(lock_set):
-                    raise _GroupGrew(group)  # the transaction is rolled back, the caller locks the group
-                existing = next((_PG_ROW(*r[1:]) for r in rows if r[0] == "e"), None)
-                if existing is not None:
-                    return self._repeat_entry(conn, existing, key, on, border_post, decision=existing)
-                if linked:  # documents linked into one person: their histories are read as one
-                    stays = self._timeline(conn, group, self.destination, ends=False)
+        with write_transaction(self.engine) as conn, raw_errors(conn):
+            raw = conn.connection.dbapi_connection
+            ids = lock_ids(lock_set)
+            with raw.pipeline():
+                lock, read = raw.cursor(), raw.cursor()
+                if len(ids) == 1:
+                    lock.execute(_PG_LOCK_ONE, (ids[0],))
                 else:
-                    width = len(_CROSSING_FIELDS) + 1
-                    stays = pair([Crossing(*r[1:width]) for r in rows if r[0] == "h"])
-                return self._judge_and_store(conn, stays, _pg_store_entry, key, document, on, officer,
-                                             border_post, at, event_id, refuse_basis, basis)
+                    lock.execute(_PG_LOCK_MANY, (ids,))
+                read.execute(_PG_DESK_READ, {"key": key, "event_id": event_id, "destination": self.destination})
+                rows = read.fetchall()  # the pipeline's one sync: every statement above is sent
+            linked = any(r[0] == "l" for r in rows)
+            group = self._linked_keys(conn, key) if linked else (key,)
+            if not set(group) <= set(lock_set):
+                raise _GroupGrew(group)  # the transaction is rolled back, the caller locks the group
+            existing = next((_PG_ROW(*r[1:]) for r in rows if r[0] == "e"), None)
+            if existing is not None:
+                return self._repeat_entry(conn, existing, key, on, border_post, decision=existing)
+            if linked:  # documents linked into one person: their histories are read as one
+                stays = self._timeline(conn, group, self.destination, ends=False)
+            else:
+                width = len(_CROSSING_FIELDS) + 1
+                stays = pair([Crossing(*r[1:width]) for r in rows if r[0] == "h"])
+            return self._judge_and_store(conn, stays, _pg_store_entry, key, document, on, officer,
+                                         border_post, at, event_id, refuse_basis, basis)
 
     def _judge_and_store(self, conn, stays, store, key, document, on, officer, border_post, at, event_id,
                          refuse_basis, basis) -> DeskDecision:
-        if True:
-            self._refuse_out_of_order(stays, on)
-            replaces = None
-            if stays and stays[-1].is_open and basis is not None and stays[-1].entry.outcome == NO_REGIME \
-                    and stays[-1].entry.local_date == on:
-                # Issue 13: the desk said no_regime ("check a visa or permit") and the officer now
-                # records the same entry on the visa or permit: the new crossing corrects the
-                # no_regime one (both stay on file; the history has the entry once, on its basis).
-                replaces = stays.pop()
-            if stays and stays[-1].is_open:
-                raise RegisterError(
-                    f"traveller already in the country since {stays[-1].entry.local_date} "
-                    f"(event {stays[-1].entry.event_id}); record the exit first", "document", "already_in_country")
-            try:
-                regime, verdict = self.judge(document.nationality, self.destination,
-                                             Passport(document.passport_type, document.expires),
-                                             document.passport_type, stays, on, basis)
-            except InputError as exc:
-                raise RegisterError(f"history: {exc.message}", "history", exc.code) from None
-            now = self.clock()
-            notes = _desk_notes(regime, verdict, document, self.destination, on, refuse_basis, replaces)
-            if regime is None:
-                # Issue 9: no visa-free regime covers the traveller. Not a refusal: a visa or a
-                # permit decides, which this register does not hold; never counted under another regime.
-                outcome, admitted, reasons, permitted_until, limited_by = NO_REGIME, False, (NO_REGIME,), None, None
-            else:
-                admitted = verdict.ok and refuse_basis is None
-                outcome = "admit" if admitted else "refuse"
-                reasons = verdict.reasons + ((OFFICER_REFUSAL,) if refuse_basis is not None else ())
-                permitted_until = verdict.latest_exit if admitted else None
-                limited_by = verdict.limited_by if admitted else None
-            # Parameters passed apart from the statement keep SQLAlchemy's compiled-statement cache hot.
-            crossing = dict(
-                event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
-                nationality=document.nationality, passport_type=document.passport_type,
-                passport_expires=document.expires, direction="entry", destination=self.destination,
-                border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
-                note=f"R6: {refuse_basis.strip()}" if refuse_basis is not None else None,
-                recorded_by=officer, recorded_at=now, **basis_columns(basis),
-                corrects=replaces.entry.id if replaces is not None else None,
-            )
-            decision = dict(
-                traveller_key=key, outcome=outcome,
-                permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
-                regime=_id(regime), officer=officer, decided_at=now,
-                basis=basis_of(stays), notes=n_.dumps(notes),
-            )
-            audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
-            crossing_id = store(conn, crossing, decision, audit)
+        self._refuse_out_of_order(stays, on)
+        replaces = None
+        if stays and stays[-1].is_open and basis is not None and stays[-1].entry.outcome == NO_REGIME \
+                and stays[-1].entry.local_date == on:
+            # Issue 13: the desk said no_regime ("check a visa or permit") and the officer now
+            # records the same entry on the visa or permit: the new crossing corrects the
+            # no_regime one (both stay on file; the history has the entry once, on its basis).
+            replaces = stays.pop()
+        if stays and stays[-1].is_open:
+            raise RegisterError(
+                f"traveller already in the country since {stays[-1].entry.local_date} "
+                f"(event {stays[-1].entry.event_id}); record the exit first", "document", "already_in_country")
+        try:
+            regime, verdict = self.judge(document.nationality, self.destination,
+                                         Passport(document.passport_type, document.expires),
+                                         document.passport_type, stays, on, basis)
+        except InputError as exc:
+            raise RegisterError(f"history: {exc.message}", "history", exc.code) from None
+        now = self.clock()
+        notes = _desk_notes(regime, verdict, document, self.destination, on, refuse_basis, replaces)
+        if regime is None:
+            # Issue 9: no visa-free regime covers the traveller. Not a refusal: a visa or a
+            # permit decides, which this register does not hold; never counted under another regime.
+            outcome, admitted, reasons, permitted_until, limited_by = NO_REGIME, False, (NO_REGIME,), None, None
+        else:
+            admitted = verdict.ok and refuse_basis is None
+            outcome = "admit" if admitted else "refuse"
+            reasons = verdict.reasons + ((OFFICER_REFUSAL,) if refuse_basis is not None else ())
+            permitted_until = verdict.latest_exit if admitted else None
+            limited_by = verdict.limited_by if admitted else None
+        # Parameters passed apart from the statement keep SQLAlchemy's compiled-statement cache hot.
+        crossing = dict(
+            event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
+            nationality=document.nationality, passport_type=document.passport_type,
+            passport_expires=document.expires, direction="entry", destination=self.destination,
+            border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
+            note=f"R6: {refuse_basis.strip()}" if refuse_basis is not None else None,
+            recorded_by=officer, recorded_at=now, **basis_columns(basis),
+            corrects=replaces.entry.id if replaces is not None else None,
+        )
+        decision = dict(
+            traveller_key=key, outcome=outcome,
+            permitted_until=permitted_until, reasons=",".join(reasons), limited_by=limited_by,
+            regime=_id(regime), officer=officer, decided_at=now,
+            basis=basis_of(stays), notes=n_.dumps(notes),
+        )
+        audit = dict(at=now, actor=officer, action="desk_entry", traveller_key=key, detail=event_id)
+        crossing_id = store(conn, crossing, decision, audit)
         return DeskDecision(event_id, crossing_id, key, on, admitted, reasons, permitted_until, limited_by,
                             _id(regime), notes, outcome=outcome, basis=basis_code(basis))
 
@@ -630,25 +628,24 @@ class Register:
             conn, keys, key, document, on, officer, border_post, at, event_id))
 
     def _decide_exit(self, conn, keys, key, document, on, officer, border_post, at, event_id) -> ExitRecord:
-        if True:
-            existing = self._existing_event(conn, event_id)
-            stays = self._timeline(conn, keys, self.destination)
-            if existing is not None:
-                if (existing.traveller_key, existing.direction, existing.local_date, existing.border_post) != (key, "exit", on, border_post):
-                    raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict")
-                stay = next((x for x in stays if x.exit is not None and x.exit.id == existing.id), None)
-                return self._exit_record(existing.id, event_id, key, existing.local_date, stay, repeated=True)
-            self._refuse_out_of_order(stays, on)
-            open_stay = stays[-1] if stays and stays[-1].is_open else None
-            crossing_id = _insert_crossing(conn, dict(
-                event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
-                nationality=document.nationality, passport_type=document.passport_type,
-                passport_expires=document.expires, direction="exit", destination=self.destination,
-                border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
-                recorded_by=officer, recorded_at=self.clock(),
-            ))
-            self._audit(conn, officer, "desk_exit", key, event_id)
-            return self._exit_record(crossing_id, event_id, key, on, open_stay)
+        existing = self._existing_event(conn, event_id)
+        stays = self._timeline(conn, keys, self.destination)
+        if existing is not None:
+            if (existing.traveller_key, existing.direction, existing.local_date, existing.border_post) != (key, "exit", on, border_post):
+                raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict")
+            stay = next((x for x in stays if x.exit is not None and x.exit.id == existing.id), None)
+            return self._exit_record(existing.id, event_id, key, existing.local_date, stay, repeated=True)
+        self._refuse_out_of_order(stays, on)
+        open_stay = stays[-1] if stays and stays[-1].is_open else None
+        crossing_id = _insert_crossing(conn, dict(
+            event_id=event_id, traveller_key=key, issuing_state=document.issuing_state,
+            nationality=document.nationality, passport_type=document.passport_type,
+            passport_expires=document.expires, direction="exit", destination=self.destination,
+            border_post=border_post, local_date=on, local_time=at, source="desk", withdraws=False,
+            recorded_by=officer, recorded_at=self.clock(),
+        ))
+        self._audit(conn, officer, "desk_exit", key, event_id)
+        return self._exit_record(crossing_id, event_id, key, on, open_stay)
 
     @staticmethod
     def _exit_record(crossing_id, event_id, key, on, stay: RegisterStay | None, repeated=False) -> ExitRecord:
@@ -671,26 +668,25 @@ class Register:
         return self._locked((key,), lambda conn, keys: self._change_stay(conn, keys, key, kind, new_end, legal_basis, officer))
 
     def _change_stay(self, conn, keys, key, kind, new_end, legal_basis, officer) -> StayChange:
-        if True:
-            stays = [x for x in self._timeline(conn, keys, self.destination) if x.entry is not None]
-            if not stays:
-                raise RegisterError("traveller: no admitted stay in the register", "traveller", "not_found")
-            stay = stays[-1]
-            current = stay.permitted_end
-            if new_end < stay.entry.local_date:
-                raise RegisterError(f"new_end: {new_end} is before the stay's entry {stay.entry.local_date}", "new_end")
-            if current is not None and kind == "extension" and new_end <= current:
-                raise RegisterError(f"new_end: an extension must end after the current end {current}", "new_end")
-            if current is not None and kind == "shortening" and new_end >= current:
-                raise RegisterError(f"new_end: a shortening must end before the current end {current}", "new_end")
-            rule = "R7" if kind == "extension" else "R6"
-            now = self.clock()
-            change_id = conn.execute(s.stay_changes.insert().values(
-                traveller_key=stay.entry.traveller_key, entry_crossing_id=stay.entry.id, kind=kind, rule=rule,
-                new_end=new_end, legal_basis=legal_basis.strip(), withdraws=False, officer=officer, recorded_at=now,
-            ).returning(s.stay_changes.c.id)).scalar_one()
-            self._audit(conn, officer, kind, key, f"new_end={new_end}")
-            return StayChange(change_id, stay.entry.id, kind, rule, new_end, legal_basis, officer, now)
+        stays = [x for x in self._timeline(conn, keys, self.destination) if x.entry is not None]
+        if not stays:
+            raise RegisterError("traveller: no admitted stay in the register", "traveller", "not_found")
+        stay = stays[-1]
+        current = stay.permitted_end
+        if new_end < stay.entry.local_date:
+            raise RegisterError(f"new_end: {new_end} is before the stay's entry {stay.entry.local_date}", "new_end")
+        if current is not None and kind == "extension" and new_end <= current:
+            raise RegisterError(f"new_end: an extension must end after the current end {current}", "new_end")
+        if current is not None and kind == "shortening" and new_end >= current:
+            raise RegisterError(f"new_end: a shortening must end before the current end {current}", "new_end")
+        rule = "R7" if kind == "extension" else "R6"
+        now = self.clock()
+        change_id = conn.execute(s.stay_changes.insert().values(
+            traveller_key=stay.entry.traveller_key, entry_crossing_id=stay.entry.id, kind=kind, rule=rule,
+            new_end=new_end, legal_basis=legal_basis.strip(), withdraws=False, officer=officer, recorded_at=now,
+        ).returning(s.stay_changes.c.id)).scalar_one()
+        self._audit(conn, officer, kind, key, f"new_end={new_end}")
+        return StayChange(change_id, stay.entry.id, kind, rule, new_end, legal_basis, officer, now)
 
     def link_documents(self, key: str, other_key: str, *, reason: str, officer: str) -> int:
         """Record that two documents belong to one person; from now on their histories are one."""
