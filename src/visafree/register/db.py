@@ -170,9 +170,17 @@ def raw_errors(conn: Connection):
                                   connection_invalidated=invalidated) from exc
 
 
-_LOCK_ONE = text("SELECT pg_advisory_xact_lock(:k)")
-# unnest of an array keeps the array's order, so the locks are taken in the order given.
-_LOCK_MANY = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) AS t(k)")
+def lock_statement(keys) -> tuple[str, tuple]:
+    """The one statement that takes the advisory locks of `keys`, in psycopg's form (SQL and
+    parameters), for SQLAlchemy (lock_travellers) and the desk's raw pipeline alike: sorted key
+    order (lock_ids), so no two writers deadlock. unnest of an array keeps the array's order."""
+    ids = lock_ids(keys)
+    if len(ids) == 1:
+        return "SELECT pg_advisory_xact_lock(%s)", (ids[0],)
+    # The array as its text form: an ingest chunk locks thousands of keys, and psycopg's list
+    # adaptation costs more client time than the join (the server parses either).
+    return ("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(%s AS bigint[])) AS t(k)",
+            ("{" + ",".join(map(str, ids)) + "}",))
 
 
 def lock_travellers(conn: Connection, keys) -> None:
@@ -181,13 +189,7 @@ def lock_travellers(conn: Connection, keys) -> None:
     Re-locking a held key is a no-op."""
     if conn.dialect.name != "postgresql" or not keys:
         return
-    ids = lock_ids(keys)
-    if len(ids) == 1:
-        conn.execute(_LOCK_ONE, {"k": ids[0]})
-    else:
-        # The array as its text form: an ingest chunk locks thousands of keys, and psycopg's
-        # list adaptation costs more client time than the join (the server parses either).
-        conn.execute(_LOCK_MANY, {"ks": "{" + ",".join(map(str, ids)) + "}"})
+    conn.exec_driver_sql(*lock_statement(keys))
 
 
 def lock_ids(keys) -> list[int]:

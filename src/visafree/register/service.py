@@ -31,7 +31,7 @@ from .config import KeyMaterial
 from .countries import country_code
 from . import validate as v
 from .zones import local_moment, zone_for
-from .db import lock_ids, raw_errors, read_transaction, write_transaction
+from .db import lock_statement, raw_errors, read_transaction, write_transaction
 from .timeline import (
     Crossing, RegisterStay, StayChange, basis_columns, fill_permitted_ends, order_key, pair, presence_before,
 )
@@ -509,13 +509,9 @@ class Register:
     def _pg_entry_attempt(self, lock_set, key, document, on, officer, border_post, at, event_id, refuse_basis, basis):
         with write_transaction(self.engine) as conn, raw_errors(conn):
             raw = conn.connection.dbapi_connection
-            ids = lock_ids(lock_set)
             with raw.pipeline():
                 lock, read = raw.cursor(), raw.cursor()
-                if len(ids) == 1:
-                    lock.execute(_PG_LOCK_ONE, (ids[0],))
-                else:
-                    lock.execute(_PG_LOCK_MANY, (ids,))
+                lock.execute(*lock_statement(lock_set))
                 read.execute(_PG_DESK_READ, {"key": key, "event_id": event_id, "destination": self.destination})
                 rows = read.fetchall()  # the pipeline's one sync: every statement above is sent
             linked = any(r[0] == "l" for r in rows)
@@ -1066,8 +1062,6 @@ SELECT 'l', l.id, l.linked_key, l.traveller_key, {_nulls}, NULL, NULL, l.correct
 FROM document_links l
 WHERE l.traveller_key = %(key)s OR l.linked_key = %(key)s
 """
-_PG_LOCK_ONE = "SELECT pg_advisory_xact_lock(%s)"
-_PG_LOCK_MANY = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(%s AS bigint[])) AS t(k)"
 #: An existing crossing of the desk read, with its decision's columns (outcome None: no decision).
 _PG_ROW = collections.namedtuple("_PG_ROW", _CROSSING_FIELDS + ("limited_by", "notes", "corrects", "withdraws"))
 _pg_store_sql: list[str] = []
