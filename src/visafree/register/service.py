@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -324,7 +325,8 @@ class Register:
                         frontier.add(k)
         if not rows:
             return tuple(sorted(start))
-        return _group_of(start, list(rows.values()))
+        groups = _link_groups(list(rows.values()))
+        return tuple(sorted({k for one in start for k in groups.get(one, (one,))}))
 
     def _locked(self, keys: tuple[str, ...], work):
         """Run `work(conn, group)` in one write transaction holding the lock of every document of
@@ -1024,19 +1026,12 @@ _PG_STORE_ENTRY = text(
 
 
 def _store_entry(conn, crossing: dict, decision: dict, audit: dict) -> int:
-    """The desk entry's crossing, decision and audit row: one statement on PostgreSQL (issue 10:
-    as few round trips as possible), three on SQLite (in-process, no round trip to save)."""
-    if conn.dialect.name != "postgresql":
-        crossing_id = _insert_crossing(conn, crossing)
-        conn.execute(s.decisions.insert(), dict(decision, crossing_id=crossing_id))
-        conn.execute(s.audit_log.insert(), audit)
-        return crossing_id
-    params = {**{"c_" + k: v for k, v in crossing.items()}, **{"d_" + k: v for k, v in decision.items()},
-              **{"a_" + k: v for k, v in audit.items()}}
-    try:
-        return conn.execute(_PG_STORE_ENTRY, params).scalar_one()
-    except IntegrityError:
-        raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
+    """The desk entry's crossing, decision and audit row on SQLite: three statements (in-process,
+    no round trip to save). PostgreSQL stores them in one (_pg_store_entry)."""
+    crossing_id = _insert_crossing(conn, crossing)
+    conn.execute(s.decisions.insert(), dict(decision, crossing_id=crossing_id))
+    conn.execute(s.audit_log.insert(), audit)
+    return crossing_id
 
 
 _CROSSING_FIELDS = tuple(f.name for f in dataclasses.fields(Crossing))
@@ -1064,26 +1059,30 @@ WHERE l.traveller_key = %(key)s OR l.linked_key = %(key)s
 """
 #: An existing crossing of the desk read, with its decision's columns (outcome None: no decision).
 _PG_ROW = collections.namedtuple("_PG_ROW", _CROSSING_FIELDS + ("limited_by", "notes", "corrects", "withdraws"))
-_pg_store_sql: list[str] = []
+
+
+@functools.cache
+def _pg_store_sql() -> str:
+    """_PG_STORE_ENTRY compiled once, as SQLAlchemy would, with the same type casts."""
+    from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+
+    return str(_PG_STORE_ENTRY.compile(dialect=pg_dialect.dialect()))
 
 
 def _pg_store_entry(conn, crossing: dict, decision: dict, audit: dict) -> int:
-    """The desk entry's one statement and COMMIT in one round trip (psycopg's pipeline): the
-    answer is back once the commit is durable. Another traveller's crossing taking the same
-    event id at the same moment loses on the unique index: a refusal by name, not a 500."""
+    """The desk entry's crossing, decision and audit row in one statement, sent with COMMIT in
+    one round trip (psycopg's pipeline): the answer is back once the commit is durable. Another
+    traveller's crossing taking the same event id at the same moment loses on the unique index:
+    a refusal by name, not a 500."""
     import psycopg
 
-    if not _pg_store_sql:  # compiled once, as SQLAlchemy would, with the same type casts
-        from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
-
-        _pg_store_sql.append(str(_PG_STORE_ENTRY.compile(dialect=pg_dialect.dialect())))
     params = {**{"c_" + k: v for k, v in crossing.items()}, **{"d_" + k: v for k, v in decision.items()},
               **{"a_" + k: v for k, v in audit.items()}}
     raw = conn.connection.dbapi_connection
     try:
         with raw.pipeline():
             cursor = raw.cursor()
-            cursor.execute(_pg_store_sql[0], params)
+            cursor.execute(_pg_store_sql(), params)
             raw.commit()
     except psycopg.errors.UniqueViolation:
         raise RegisterError("event_id: already used by another crossing", "event_id", "event_id_conflict") from None
@@ -1143,12 +1142,6 @@ def basis_of(stays: list[RegisterStay]) -> str:
 def _token_hash(token: str) -> str:
     # Tokens are 256 random bits, so a plain SHA-256 (no salt, no stretching) cannot be reversed.
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _group_of(start, links) -> tuple[str, ...]:
-    """The sorted keys of the person(s) the keys `start` belong to, from the link rows found."""
-    groups = _link_groups(links)
-    return tuple(sorted({k for one in start for k in groups.get(one, (one,))}))
 
 
 def _link_groups(links) -> dict[str, tuple[str, ...]]:
