@@ -27,7 +27,7 @@ def run(*args):
 
 def test_walkthrough(fresh):
     init = run("init")
-    assert init.exit_code == 0 and "sqlite:///var/register.sqlite (schema revision 0004)" in init.output
+    assert init.exit_code == 0 and "sqlite:///var/register.sqlite (schema revision 0005)" in init.output
     for name in ("register.sqlite", "register.key"):  # both owner-only
         assert oct((fresh / "var" / name).stat().st_mode)[-3:] == "600", name
 

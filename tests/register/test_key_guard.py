@@ -149,3 +149,15 @@ def test_rotation_rekeys_every_pseudonym_in_one_audited_step(workplace):
     key.write_text(old_text + "\n")
     done = runner.invoke(app, ENTRY)
     assert done.exit_code == 2 and "not the key this register was created with" in done.output
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["first key", "after a rotation"])
+def test_bulk_pseudonyms_are_the_one_by_one_pseudonyms(rotated):
+    """The bulk ingest's pseudonyms (KeyMaterial.pseudonyms) are those the desk makes one by one,
+    before and after a rotation (whose outer permutation they must apply too)."""
+    from visafree.register.config import KeyMaterial
+
+    key = KeyMaterial(b"k" * 32, os.urandom(32) if rotated else None)
+    messages = [f"KAZ\x1fN{i:07d}".encode() for i in range(50)] + ["VNM\x1fÄ".encode(), b""]
+    assert key.pseudonyms(messages) == [key.pseudonym(m) for m in messages]
+    assert len(set(key.pseudonyms(messages))) == len(messages)

@@ -822,7 +822,7 @@ def ingest(
     path: str = typer.Argument(..., help="Crossing log: .csv, .jsonl or .parquet"),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the extension)."),
     rejects: Optional[str] = typer.Option(None, "--rejects", help="Rejects file (default FILE.rejects.csv)."),
-    chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Rows per transaction."),
+    chunk_size: int = typer.Option(10_000, "--chunk-size", min=1, help="Rows per transaction."),
     progress: bool = typer.Option(True, "--progress/--no-progress"), as_json: bool = JSON,
 ) -> None:
     """Bulk ingest of crossings, idempotent by event id; every row stored, duplicate or rejected."""

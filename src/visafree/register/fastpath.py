@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .countries import KNOWN_CODES
+from .db import lock_bucket
 from .service import PASSPORT_TYPES, Register
 from .zones import default_zone
 
@@ -33,8 +34,8 @@ def _clean_text(column: pa.ChunkedArray, limit: int) -> tuple[pa.ChunkedArray, p
 
 
 def split(register: Register, table: pa.Table, latest: dt.date) -> tuple[pa.Table | None, list[int]]:
-    """(the rows ready to store, as a table of the crossings' columns plus `line`, sorted by
-    traveller key; the 0-based indexes of the rows for the row-by-row path). None when the
+    """(the rows ready to store, as a table of the crossings' columns plus `line` and the lock
+    `bucket`; the 0-based indexes of the rows for the row-by-row path). None when the
     file's types do not suit the vectorised checks: then every row takes the row path."""
     names = set(table.column_names)
     string = pa.string()
@@ -108,42 +109,47 @@ def split(register: Register, table: pa.Table, latest: dt.date) -> tuple[pa.Tabl
         return None, slow
 
     pick = lambda column: pc.take(column, fast_index)  # noqa: E731
-    issuing_f, number_f = pick(norm["issuing_state"]).to_pylist(), pick(number).to_pylist()
-    pseudonyms: dict[tuple[str, str], str] = {}
-    keys = []
-    for pair in zip(issuing_f, number_f):
-        key = pseudonyms.get(pair)
-        if key is None:
-            key = pseudonyms[pair] = register.traveller_key(*pair)
-        keys.append(key)
+    # One pseudonym per document, not per row (a traveller has several crossings in a log);
+    # each row then takes its document's by index, without a Python step per row.
+    documents = pick(raw_key)
+    distinct = pc.unique(documents)
+    pseudonyms = register.traveller_keys(distinct.to_pylist())
+    of_row = pc.index_in(documents, value_set=distinct)
     out = pa.table({
-        "event_id": pick(event_id), "traveller_key": pa.array(keys, pa.string()), "issuing_state": pick(norm["issuing_state"]),
+        "event_id": pick(event_id), "traveller_key": pc.take(pa.array(pseudonyms, pa.string()), of_row),
+        "issuing_state": pick(norm["issuing_state"]),
         "nationality": pick(norm["nationality"]), "passport_type": pick(kind), "passport_expires": pick(expires),
-        "direction": pick(direction), "destination": pa.array([register.destination] * len(keys), pa.string()),
+        "direction": pick(direction), "destination": pa.array([register.destination] * len(fast_index), pa.string()),
         "border_post": pick(post), "local_date": pick(local_date), "local_time": pick(local_time),
         "line": pc.add(fast_index, 1),
+        # The traveller's lock bucket (db.lock_bucket), by which chunks() groups the rows.
+        "bucket": pc.take(pa.array([lock_bucket(key) for key in pseudonyms], pa.int16()), of_row),
     })
-    out = out.take(pc.sort_indices(out, sort_keys=[("traveller_key", "ascending")]))
     return out, slow
 
 
 def chunks(table: pa.Table, size: int):
-    """Slices of about `size` rows that never split a traveller (the table is sorted by key)."""
-    keys = table["traveller_key"].to_pylist()
-    start = 0
-    n = len(keys)
-    while start < n:
-        end = min(start + size, n)
-        while end < n and keys[end] == keys[end - 1]:
-            end += 1
-        yield table.slice(start, end - start), sorted(set(keys[start:end]))
-        start = end
+    """The row indexes of slices of about `size` rows that never split a lock bucket (so never a
+    traveller, and two writers' chunks never wait for each other), in bucket order: the global
+    order of the locks. A small sort of bucket numbers, not of keys; each writer takes its own
+    rows (ingest._store_fast), in parallel."""
+    order = pc.sort_indices(table["bucket"])
+    counts = pc.value_counts(table["bucket"])
+    per_bucket = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    start = end = 0
+    for bucket in sorted(per_bucket):
+        end += per_bucket[bucket]
+        if end - start >= size:
+            yield order.slice(start, end - start)
+            start = end
+    if end > start:
+        yield order.slice(start, end - start)
 
 
 def copy_text(table: pa.Table, recorded_by: str, recorded_at: dt.datetime) -> bytes:
     """The slice as CSV for COPY ... (FORMAT csv), columns in ingest.COLUMNS' order."""
     n = table.num_rows
-    full = table.drop_columns(["line"]).append_column("source", pa.array(["ingest"] * n)) \
+    full = table.drop_columns(["line", "bucket"]).append_column("source", pa.array(["ingest"] * n)) \
         .append_column("withdraws", pa.array(["false"] * n)) \
         .append_column("recorded_by", pa.array([recorded_by] * n)) \
         .append_column("recorded_at", pa.array([recorded_at.isoformat()] * n))

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from . import schema as s
 from .countries import country_code
 from . import validate as v
-from .db import write_transaction
+from .db import same_lock, write_transaction
 from .service import PASSPORT_TYPES, Register
 from .zones import zone_for
 from .timeline import pair
@@ -346,7 +346,7 @@ EVENT_ID_CONFLICT = "event_id_conflict"
 
 def ingest(
     register: Register, path: str | Path, *, fmt: str | None = None, rejects: str | Path | None = None,
-    chunk_size: int = 2000, progress: bool = False, recorded_by: str = "ingest", report_unpaired: bool = True,
+    chunk_size: int = 10_000, progress: bool = False, recorded_by: str = "ingest", report_unpaired: bool = True,
     writers: int | None = None,
 ) -> Summary:
     """Ingest a crossing log. The file is read and every row checked first; then the rows are
@@ -356,8 +356,8 @@ def ingest(
 
     On PostgreSQL `writers` transactions (default: one per CPU, at most 4) store chunks at once,
     on connections of their own: the server's work (parsing, index upkeep) is most of an ingest
-    and one backend uses one core. Their chunks hold disjoint travellers, so they never wait on
-    each other's locks. SQLite has one writer at a time: one there."""
+    and one backend uses one core. Their chunks hold disjoint lock buckets (db.lock_ids), so
+    they never wait on each other's locks. SQLite has one writer at a time: one there."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
@@ -422,27 +422,31 @@ def ingest(
                 reject(line, event_id, "event_id",
                        f"event_id: {EVENT_ID_CONFLICT}: the register holds this event_id with other content")
 
+        fast_keys: set[str] = set()
         with _Writers(register, writers, counted) as store:
             if fast is not None:
                 from .fastpath import chunks
 
-                for piece, piece_keys in chunks(fast, chunk_size):
-                    store(_store_fast, register, piece_keys, piece, recorded_by, recorded_at)
-                    by_traveller.update({k: [] for k in piece_keys})  # for the unpaired report
+                for rows_of_chunk in chunks(fast, chunk_size):
+                    store(_store_fast, register, fast, rows_of_chunk, recorded_by, recorded_at)
+                if report_unpaired:
+                    fast_keys.update(fast["traveller_key"].unique().to_pylist())
 
             # Sorted keys: each transaction takes its locks in the global order, like the desk.
             chunk: list[tuple[int, tuple]] = []
             chunk_keys: list[str] = []
-            for key in sorted(by_traveller):
+            ordered = sorted(by_traveller)
+            for at, key in enumerate(ordered):
                 chunk.extend(by_traveller[key])
                 chunk_keys.append(key)
-                if len(chunk) >= chunk_size:
+                # A chunk ends on a lock bucket's edge, as the fast path's do (db.same_lock).
+                if len(chunk) >= chunk_size and (at + 1 == len(ordered) or not same_lock(ordered[at + 1], key)):
                     store(_store, register, chunk_keys, chunk)
                     chunk, chunk_keys = [], []
             if chunk:
                 store(_store, register, chunk_keys, chunk)
     if report_unpaired:
-        summary.unpaired = _unpaired(register, set(by_traveller))
+        summary.unpaired = _unpaired(register, set(by_traveller) | fast_keys)
     return summary
 
 
@@ -514,14 +518,18 @@ def _parquet_split(register: Register, path: Path, latest: dt.date):
     return fast, rows()
 
 
-def _store_fast(register: Register, keys: list[str], piece, recorded_by: str, recorded_at) -> tuple[int, int, list]:
-    """A slice of whole travellers, checked column by column: COPY as CSV text into the scratch
-    table, one set-based INSERT; what was there already is told apart in SQL."""
+def _store_fast(register: Register, fast, rows, recorded_by: str, recorded_at) -> tuple[int, int, list]:
+    """The rows `rows` of the table checked column by column (whole lock buckets): COPY as CSV
+    text; what was there already is told apart in SQL. Taking the rows and writing the CSV are
+    Arrow's work, done here in the writer's thread without the GIL, beside the other writers."""
     from .fastpath import copy_text
 
     import psycopg
 
     names = ", ".join(COLUMNS)
+    # In key order: the traveller index takes its new entries page by page, not at random.
+    piece = fast.take(rows).sort_by("traveller_key")
+    keys = piece["traveller_key"].unique().to_pylist()
     data = copy_text(piece, recorded_by, recorded_at)
     with write_transaction(register.engine, tuple(keys)) as conn:
         raw = conn.connection.dbapi_connection

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-    MetaData, String, Table, Text, Time,
+    MetaData, String, Table, Text, Time, text,
 )
 
 metadata = MetaData()
@@ -49,7 +49,9 @@ crossings = Table(
     CheckConstraint("stay_basis IS NULL OR stay_basis IN ('visa', 'residence_permit', 'long_stay_visa')",
                     name="ck_crossings_stay_basis"),
     Index("ix_crossings_traveller", "traveller_key", "local_date"),
-    Index("ix_crossings_corrects", "corrects"),
+    # Partial (migration 0005): only corrections have a `corrects`; an ingest keeps no entry per row.
+    Index("ix_crossings_corrects", "corrects", postgresql_where=text("corrects IS NOT NULL"),
+          sqlite_where=text("corrects IS NOT NULL")),
 )
 
 decisions = Table(

@@ -225,8 +225,12 @@ class Register:
     # -- identities -------------------------------------------------------------------------
 
     def traveller_key(self, issuing_state: str, document_number: str) -> str:
-        message = f"{issuing_state.upper()}\x1f{document_number.replace('<', '').upper()}".encode()
-        return self._key.pseudonym(message)
+        return self._key.pseudonym(_document_message(issuing_state, document_number).encode())
+
+    def traveller_keys(self, documents: list[str]) -> list[str]:
+        """traveller_key of many documents at once (a bulk ingest's), each already in the form
+        _document_message gives, as the vectorised checks build it (fastpath.py)."""
+        return self._key.pseudonyms([document.encode() for document in documents])
 
     def key_of(self, document: Document) -> str:
         document = document.validated()
@@ -1113,6 +1117,12 @@ def _desk_notes(regime, verdict, document, destination, on, refuse_basis, replac
     if replaces is not None:
         notes += (n_.note("desk_replaces", event=replaces.entry.event_id),)
     return notes
+
+
+def _document_message(issuing_state: str, document_number: str) -> str:
+    """What a pseudonym is made of: the issuing state and the number, upper case, without the
+    MRZ's filler '<', joined by the unit separator."""
+    return f"{issuing_state.upper()}\x1f{document_number.replace('<', '').upper()}"
 
 
 def traveller_key_text(value, field: str) -> str:
