@@ -333,3 +333,24 @@ def test_offset_timestamps_become_the_destinations_local_date(register):
     assert record["local_date"] == D(2025, 3, 2) and record["local_time"] == dt.time(0, 30)
     record = parse_row(register, {**row, "time": "2025-03-01T23:55"})  # local time as stamped
     assert record["local_date"] == D(2025, 3, 1)
+
+
+def test_the_corrections_index_holds_only_corrections_and_serves_their_lookup(register):
+    """Migration 0005: ix_crossings_corrects is partial (corrects IS NOT NULL), so an ingest keeps
+    no entry for its rows, and the look-up of a crossing's correction still uses it."""
+    first = register.record_entry(kaz(), D(2025, 3, 1), officer="o", border_post=POST)
+    register.correct_crossing(first.crossing_id, reason="wrong passport scanned", officer="o2")
+    lookup = f"SELECT id FROM crossings WHERE corrects = {int(first.crossing_id)}"
+    with register.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            definition = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_crossings_corrects'").scalar()
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {lookup}"))
+        else:
+            definition = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_crossings_corrects'").scalar()
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {lookup}"))
+        assert "corrects IS NOT NULL" in definition.replace("(", "").replace(")", "")
+        assert "ix_crossings_corrects" in plan
+        assert conn.exec_driver_sql(lookup).scalar() is not None
