@@ -196,22 +196,24 @@ def lock_travellers(conn: Connection, keys) -> None:
 #: bits of its key (4,096 buckets; keys are HMAC digests, so evenly spread), not on each key:
 #: an ingest transaction of 20,000 travellers took 20,000 locks, and a few writers at once
 #: overflowed PostgreSQL's shared lock table (64 x max_connections entries by default: "out of
-#: shared memory"). Ingest chunks end on a bucket's edge (`same_lock`, `lock_bucket`), so chunks in flight never
-#: share a lock and all of them together hold at most 4,096. Two travellers share a lock once in
-#: 4,096 pairs: a desk may wait for another traveller's transaction, never for long.
-LOCK_BUCKETS = 4096
+#: shared memory"). Ingest chunks end on a bucket's edge (`same_lock`), so chunks in flight
+#: never share a lock and all of them together hold at most 4,096. Two travellers share a lock
+#: once in 4,096 pairs: a desk may wait for another traveller's transaction, never for long.
+#: (Processes of before this scheme lock other ids: upgrade every process of a register at once.)
+_BUCKET_DIGITS = 3
+LOCK_BUCKETS = 16 ** _BUCKET_DIGITS
 #: The locks' ids start here ("visa" in ASCII, shifted), away from the small ids other users of
 #: the database's advisory locks (and our migration lock, 7411) take.
 _LOCK_SPACE = 0x76697361 << 32
 
 
 def lock_bucket(key: str) -> int:
-    return int(key[:3], 16)
+    return int(key[:_BUCKET_DIGITS], 16)
 
 
 def same_lock(key: str, other: str) -> bool:
     """Whether two travellers share a lock (where an ingest chunk must not end)."""
-    return key[:3] == other[:3]
+    return key[:_BUCKET_DIGITS] == other[:_BUCKET_DIGITS]
 
 
 def lock_ids(keys) -> list[int]:
