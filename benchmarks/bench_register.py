@@ -28,6 +28,7 @@ but may lose the last commits on a power loss or an OS crash. Travellers get --s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -163,20 +164,27 @@ def http_desk(url: str, clients: int, per_client: int, who: list[int]) -> list[f
         server.wait(timeout=30)
 
 
-def scratch_pg_ingest(pg_server: str, log: Path, chunk: int | None) -> float:
-    """This checkout's PostgreSQL ingest rows/s in a scratch database set up as prepare()'s."""
-    name = f"visafree_bench_round_{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def scratch_database(pg_server: str, prefix: str):
+    """The URL of a PostgreSQL database created here and dropped on leaving, whatever happened."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        r = prepare("postgres-round", f"{pg_server}/{name}", log, chunk)
-        r["register"].engine.dispose()
-        return r["rows_per_s"]
+        yield f"{pg_server}/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def scratch_pg_ingest(pg_server: str, log: Path, chunk: int | None) -> float:
+    """This checkout's PostgreSQL ingest rows/s in a scratch database set up as prepare()'s."""
+    with scratch_database(pg_server, "visafree_bench_round") as url:
+        r = prepare("postgres-round", url, log, chunk)
+        r["register"].engine.dispose()
+        return r["rows_per_s"]
 
 
 def prepare(name: str, url: str, log: Path, chunk: int | None) -> dict:
@@ -259,21 +267,13 @@ def baseline_ingest(revision: str, pg_server: str, log: Path, chunk: int | str, 
     archive = subprocess.run(["git", "-C", str(repo), "archive", revision, "src/visafree"], check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    name = f"visafree_bench_base_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        done = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(target / "src"), f"{pg_server}/{name}", str(log),
+    with scratch_database(pg_server, "visafree_bench_base") as url:
+        done = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(target / "src"), url, str(log),
                                str(chunk), KEY.decode(), str(LINKS)], check=True, capture_output=True, text=True,
                               cwd=tmp, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-        import json
+    import json
 
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    result = json.loads(done.stdout.strip().splitlines()[-1])
     result["revision"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", revision], check=True,
                                         capture_output=True, text=True).stdout.strip()
     return result
@@ -361,18 +361,13 @@ def main() -> None:
         unknown = [b for b in backends if b not in ("sqlite", "postgres")]
         if unknown:
             sys.exit(f"--backends: unknown backend {unknown[0]!r}")
-        admin = pg_name = None
         results: dict[str, dict] = {}
-        try:
+        with contextlib.ExitStack() as databases:
             for backend in backends:
                 if backend == "sqlite":
                     url = f"sqlite:///{tmp}/register.sqlite"
                 else:
-                    pg_name = f"visafree_bench_{uuid.uuid4().hex[:8]}"
-                    admin = create_engine(f"{args.pg_server}/postgres", isolation_level="AUTOCOMMIT")
-                    with admin.connect() as conn:
-                        conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-                    url = f"{args.pg_server}/{pg_name}"
+                    url = databases.enter_context(scratch_database(args.pg_server, "visafree_bench"))
                 results[backend] = prepare(backend, url, log, args.chunk_size)
                 results[backend]["durability"] = durability(results[backend])
             baseline = None
@@ -396,11 +391,6 @@ def main() -> None:
             desk_in_process(list(results.values()), chosen, args.stays)
             for r in results.values():
                 desk_http(r, rest, args.http_requests)
-        finally:
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-                admin.dispose()
         for backend, r in results.items():
             print(f"{backend:9} ingest {r['rows']:,} rows = {r['rows_per_s']:,.0f} rows/s | in-process desk p50 "
                   f"{r['desk_p50']:.2f} ms, p99 {r['desk_p99']:.2f} ms (engine alone p50 {r['engine_p50_us']:.1f} µs, "

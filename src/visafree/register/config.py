@@ -55,13 +55,6 @@ class KeyMaterial:
         digest = hmac.digest(self.inner, message, "sha256")  # OpenSSL's one-shot HMAC
         return (permute(self.outer, digest) if self.outer else digest).hex()
 
-    def pseudonyms(self, messages: list[bytes]) -> list[str]:
-        """pseudonym() of each message, in one call: a bulk ingest's documents."""
-        if self.outer:
-            return [self.pseudonym(message) for message in messages]
-        inner = self.inner
-        return [hmac.digest(inner, message, "sha256").hex() for message in messages]
-
     def rekey(self, new: "KeyMaterial", pseudonym: str) -> str:
         """The pseudonym under `new` of the document whose pseudonym under this key is given."""
         if self.inner != new.inner:

@@ -213,7 +213,7 @@ def lock_bucket(key: str) -> int:
 
 def same_lock(key: str, other: str) -> bool:
     """Whether two travellers share a lock (where an ingest chunk must not end)."""
-    return key[:_BUCKET_DIGITS] == other[:_BUCKET_DIGITS]
+    return lock_bucket(key) == lock_bucket(other)
 
 
 def lock_ids(keys) -> list[int]:

@@ -230,7 +230,8 @@ class Register:
     def traveller_keys(self, documents: list[str]) -> list[str]:
         """traveller_key of many documents at once (a bulk ingest's), each already in the form
         _document_message gives, as the vectorised checks build it (fastpath.py)."""
-        return self._key.pseudonyms([document.encode() for document in documents])
+        pseudonym = self._key.pseudonym
+        return [pseudonym(document.encode()) for document in documents]
 
     def key_of(self, document: Document) -> str:
         document = document.validated()
