@@ -207,21 +207,22 @@ def prepare(name: str, url: str, log: Path, chunk: int | None) -> dict:
 
 
 def server_copy_rate(register: Register, log: Path) -> float:
-    """What PostgreSQL does alone: one COPY of the log's rows, as the ingest sends them (CSV),
+    """What PostgreSQL does alone: one COPY of the log's rows, as the ingest sends them (binary COPY),
     into an empty table like crossings with the same indexes. An ingest cannot beat this on one
     connection: it is the server's parsing and index upkeep, without any client work."""
-    from visafree.register.fastpath import copy_text, split
+    from visafree.register.fastpath import copy_binary, split
     from visafree.register.ingest import COLUMNS
 
-    table, _slow = split(register, pq.read_table(log), dt.date(2100, 1, 1))
-    data = copy_text(table, "bench", NOW)
+    checked, _slow = split(register, pq.read_table(log), dt.date(2100, 1, 1))
+    table = checked.table.take(checked.ready)
+    data = copy_binary(table, "bench", NOW)
     with register.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE bench_copy (LIKE crossings INCLUDING DEFAULTS INCLUDING INDEXES)")
     try:
         with register.engine.begin() as conn:
             with conn.connection.dbapi_connection.cursor() as cursor:
                 started = time.perf_counter()
-                with cursor.copy(f"COPY bench_copy ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)") as copy:
+                with cursor.copy(f"COPY bench_copy ({', '.join(COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
                     copy.write(data)
         seconds = time.perf_counter() - started  # the commit included
     finally:

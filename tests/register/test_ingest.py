@@ -321,10 +321,110 @@ def test_lock_buckets_keep_the_global_order_and_chunks_never_share_one(make_regi
     assert slow == []
     seen, last = [], -1
     for rows in chunks(fast, 500):
-        buckets = set(fast["bucket"].take(rows).to_pylist())
+        buckets = set(fast.table["bucket"].take(rows).to_pylist())
         assert min(buckets) > last  # ascending, disjoint
         last = max(buckets)
         seen.extend(rows.to_pylist())
-        keys_of_chunk = fast["traveller_key"].take(rows).to_pylist()
+        keys_of_chunk = fast.table["traveller_key"].take(rows).to_pylist()
         assert {lock_bucket(k) for k in keys_of_chunk} == buckets
-    assert sorted(seen) == list(range(fast.num_rows))
+        assert keys_of_chunk == [register.traveller_key("KAZ", n) for n in table["document_number"].take(rows).to_pylist()]
+    assert sorted(seen) == list(range(table.num_rows)) == fast.ready.to_pylist()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_ingest_returns_once_every_chunk_it_stored_is_on_disk(register, tmp_path, monkeypatch, fmt):
+    """PostgreSQL: an ingest's chunks commit without waiting for the disk (db.chunk_transaction),
+    and the ingest returns only after db.wal_barrier has flushed the WAL past every chunk's
+    commit: what its summary counts as stored survives a crash of the machine. SQLite: each
+    commit as its journal makes it; the barrier has nothing to do."""
+    import contextlib
+
+    import visafree.register.ingest as ingest_module
+    from sqlalchemy import text
+
+    from visafree.register import db
+
+    postgres = register.engine.dialect.name == "postgresql"
+    committed, flushed = [], []
+    real_chunk, real_barrier = db.chunk_transaction, db.wal_barrier
+
+    @contextlib.contextmanager
+    def chunk(engine, keys=()):
+        with real_chunk(engine, keys) as conn:
+            if postgres:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+            yield conn
+        if postgres:  # after the commit: the WAL's end is past the commit record
+            with engine.connect() as other:
+                committed.append(other.exec_driver_sql("SELECT pg_current_wal_insert_lsn()::text").scalar())
+
+    def barrier(engine):
+        real_barrier(engine)
+        if postgres:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"  # SET LOCAL ended
+                flushed.append(conn.execute(text("SELECT bool_and(pg_current_wal_flush_lsn() >= lsn::pg_lsn) "
+                                                 "FROM unnest(CAST(:lsns AS text[])) AS t(lsn)"),
+                                            {"lsns": committed}).scalar())
+
+    monkeypatch.setattr(ingest_module, "chunk_transaction", chunk)
+    monkeypatch.setattr(ingest_module, "wal_barrier", barrier)
+    data = rows(n_travellers=40)
+    path = tmp_path / f"log.{fmt}"
+    if fmt == "csv":
+        write_csv(path, data)
+    else:
+        pq.write_table(pa.table({h: [r[i] for r in data] for i, h in enumerate(HEADER)}), path)
+    summary = ingest(register, path, chunk_size=20)
+    assert summary.stored == len(data) == count(register)
+    if postgres:
+        assert len(committed) >= 3 and flushed == [True]
+
+
+def test_the_binary_copy_of_a_chunk_reads_back_as_its_values(make_register):
+    """fastpath.copy_binary writes PostgreSQL's binary COPY format itself, column by column: every
+    value the checks let through (any Unicode text, dates before and after 2000, times to the
+    microsecond, NULLs) is what the server reads back. SQLite takes the row path: nothing to do."""
+    import datetime as dt
+
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from visafree.register.fastpath import copy_binary
+    from visafree.register.ingest import COLUMNS
+
+    register = make_register()
+    if register.engine.dialect.name != "postgresql":
+        assert register.engine.dialect.name == "sqlite"
+        return
+    text_ = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=0, max_size=70)
+    dates = st.dates(dt.date(1900, 1, 1), dt.date(2199, 12, 31))
+    row = st.tuples(text_, text_.map(lambda t: t[:64]), dates | st.none(), dates,
+                    st.times() | st.none())
+    at = dt.datetime(2025, 6, 1, 12, 30, 15, 123456, tzinfo=dt.timezone.utc)
+    names = ", ".join(COLUMNS)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(row, min_size=1, max_size=30), st.text(st.characters(blacklist_categories=("Cs", "Cc")),
+                                                          min_size=1, max_size=20))
+    def round_trip(values, recorded_by):
+        n = len(values)
+        table = pa.table({
+            "event_id": [f"{i}:{v[0]}" for i, v in enumerate(values)], "traveller_key": [v[1] for v in values],
+            "issuing_state": ["KAZ"] * n, "nationality": ["VNM"] * n, "passport_type": ["ordinary"] * n,
+            "passport_expires": pa.array([v[2] for v in values], pa.date32()), "direction": ["entry", "exit"] * (n // 2) + ["entry"] * (n % 2),
+            "destination": ["VNM"] * n, "border_post": [v[0][:64] for v in values],
+            "local_date": pa.array([v[3] for v in values], pa.date32()),
+            "local_time": pa.array([v[4] for v in values], pa.time64("us")),
+        })
+        with register.engine.begin() as conn:
+            raw = conn.connection.dbapi_connection
+            with raw.cursor() as cursor:
+                cursor.execute(f"CREATE TEMP TABLE copied ON COMMIT DROP AS SELECT {names} FROM crossings WITH NO DATA")
+                with cursor.copy(f"COPY copied ({names}) FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(copy_binary(table.slice(0), recorded_by, at))
+                cursor.execute(f"SELECT {names} FROM copied")
+                back = cursor.fetchall()
+        expected = [tuple(r[c] for c in table.column_names) + ("ingest", False, recorded_by, at) for r in table.to_pylist()]
+        assert back == expected
+
+    round_trip()

@@ -140,6 +140,34 @@ def write_transaction(engine: Engine, lock_keys: tuple[str, ...] = ()):
 
 
 @contextlib.contextmanager
+def chunk_transaction(engine: Engine, lock_keys: tuple[str, ...] = ()):
+    """write_transaction for one chunk of a bulk ingest. On PostgreSQL its commit does not wait
+    for the WAL to reach the disk (synchronous_commit off, for this transaction only): a crash
+    of the machine may lose the last chunks, as if they had rolled back, never half of one. The
+    ingest ends with wal_barrier, so what its summary counts as stored is on disk; and a desk
+    decision that saw a chunk commits after it in the WAL, so its own synchronous commit makes
+    the chunk durable first: no decision outlives the history it was made on."""
+    with write_transaction(engine, lock_keys) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        yield conn
+
+
+def wal_barrier(engine: Engine) -> None:
+    """PostgreSQL: return once everything committed so far is on disk. A transaction that wrote
+    to the WAL commits as synchronous_commit says (on, by default), and the flush of its commit
+    covers every earlier record, the asynchronous commits included. The write is the smallest
+    there is: a key-share lock on the fingerprint rows (a lock record in the WAL, the rows
+    unchanged; rows only ever inserted, so nothing waits for it; an initialised register always
+    has one, keys.py). SQLite: nothing to do (each commit is as durable as its journal mode
+    makes it)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT 1 FROM register_keys FOR KEY SHARE")
+
+
+@contextlib.contextmanager
 def read_transaction(engine: Engine):
     """One consistent snapshot for a read of several statements: SQLite's WAL read
     transaction; PostgreSQL REPEATABLE READ (READ COMMITTED would give each statement its own)."""

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from . import schema as s
 from .countries import country_code
 from . import validate as v
-from .db import same_lock, write_transaction
+from .db import chunk_transaction, same_lock, wal_barrier
 from .service import PASSPORT_TYPES, Register
 from .zones import zone_for
 from .timeline import pair
@@ -376,8 +376,8 @@ def ingest(
         if kind == "parquet" and register.engine.dialect.name == "postgresql":
             fast, rows = _parquet_split(register, path, latest)
             if fast is not None:
-                summary.read += fast.num_rows
-                advance(fast.num_rows)
+                summary.read += fast.rows
+                advance(fast.rows)
                 reader = lambda _path: rows  # noqa: E731 - the rows the vectorised checks left
         keys: dict = {}
         memo: dict = {}
@@ -430,7 +430,7 @@ def ingest(
                 for rows_of_chunk in chunks(fast, chunk_size):
                     store(_store_fast, register, fast, rows_of_chunk, recorded_by, recorded_at)
                 if report_unpaired:
-                    fast_keys.update(fast["traveller_key"].unique().to_pylist())
+                    fast_keys.update(fast.keys())
 
             # Sorted keys: each transaction takes its locks in the global order, like the desk.
             chunk: list[tuple[int, tuple]] = []
@@ -445,6 +445,9 @@ def ingest(
                     chunk, chunk_keys = [], []
             if chunk:
                 store(_store, register, chunk_keys, chunk)
+        # The chunks' commits did not wait for the disk (db.chunk_transaction): now everything
+        # stored is, before the summary says so.
+        wal_barrier(register.engine)
     if report_unpaired:
         summary.unpaired = _unpaired(register, set(by_traveller) | fast_keys)
     return summary
@@ -519,19 +522,19 @@ def _parquet_split(register: Register, path: Path, latest: dt.date):
 
 
 def _store_fast(register: Register, fast, rows, recorded_by: str, recorded_at) -> tuple[int, int, list]:
-    """The rows `rows` of the table checked column by column (whole lock buckets): COPY as CSV
-    text; what was there already is told apart in SQL. Taking the rows and writing the CSV are
-    Arrow's work, done here in the writer's thread without the GIL, beside the other writers."""
-    from .fastpath import copy_text
+    """The rows `rows` of the table checked column by column (whole lock buckets): COPY in the
+    binary format; what was there already is told apart in SQL. Taking the rows and encoding them
+    are Arrow's work, done here in the writer's thread without the GIL, beside the other writers."""
+    from .fastpath import copy_binary
 
     import psycopg
 
     names = ", ".join(COLUMNS)
     # In key order: the traveller index takes its new entries page by page, not at random.
-    piece = fast.take(rows).sort_by("traveller_key")
+    piece = fast.table.take(rows).sort_by("traveller_key")
     keys = piece["traveller_key"].unique().to_pylist()
-    data = copy_text(piece, recorded_by, recorded_at)
-    with write_transaction(register.engine, tuple(keys)) as conn:
+    data = copy_binary(piece, recorded_by, recorded_at)
+    with chunk_transaction(register.engine, tuple(keys)) as conn:
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cursor:
             # The common case, a log not seen before: the rows go straight into the table (a
@@ -541,7 +544,7 @@ def _store_fast(register: Register, fast, rows, recorded_by: str, recorded_at) -
             # index: back to the savepoint, and the scratch-table path below tells the rows apart.
             try:
                 with raw.transaction():  # a savepoint inside the chunk's transaction
-                    with cursor.copy(f"COPY crossings ({names}) FROM STDIN (FORMAT csv)") as copy:
+                    with cursor.copy(f"COPY crossings ({names}) FROM STDIN (FORMAT binary)") as copy:
                         copy.write(data)
                 return piece.num_rows, 0, []
             except psycopg.errors.UniqueViolation:
@@ -549,7 +552,7 @@ def _store_fast(register: Register, fast, rows, recorded_by: str, recorded_at) -
             # Emptied at each commit by PostgreSQL itself (no dead rows piling up chunk after chunk).
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
                            f"SELECT {names} FROM crossings WITH NO DATA")
-            with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN (FORMAT csv)") as copy:
+            with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN (FORMAT binary)") as copy:
                 copy.write(data)
             cursor.execute(f"INSERT INTO crossings ({names}) SELECT {names} FROM ingest_chunk "
                            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
@@ -602,7 +605,7 @@ def _store(register: Register, keys: list[str], chunk: list[tuple[int, tuple]]) 
     """One transaction for whole travellers, holding their locks; returns (stored, duplicates,
     conflicts as (line, event_id)). Only a conflict on event_id is skipped (never INSERT OR
     IGNORE, which would also hide a broken constraint), and what is stored is the database's word."""
-    with write_transaction(register.engine, tuple(keys)) as conn:
+    with chunk_transaction(register.engine, tuple(keys)) as conn:
         raw = conn.connection.dbapi_connection
         if conn.dialect.name == "postgresql":
             return _store_postgresql(raw, chunk)
