@@ -12,15 +12,18 @@ src/visafree is taken with `git archive` and run in a subprocess on the same log
 50,000 links and a scratch database of its own), measured in this run, so that both rates see
 the machine's load of the moment; --reference RATE gives a fixed rate instead. Beside it, what
 the PostgreSQL server does alone: one COPY of the same rows into an empty copy of the
-crossings table, with its indexes (what the server's own work allows). The ingest rates are
-medians of --ingest-rounds runs of each, in alternation.
+crossings table, with its indexes (what the server's own work allows). The PostgreSQL ingest
+rates are medians of --ingest-rounds runs of each, in alternation, each in a fresh process and
+a scratch database of its own (as `visafree register ingest` runs: no round gains from a
+process an earlier round warmed up).
 
     .venv/bin/python benchmarks/bench_register.py                    # 200,000 crossings
     .venv/bin/python benchmarks/bench_register.py --rows 1000000 --reference 34348
 
 PostgreSQL runs in scratch databases created and dropped here (--pg-server). Durability, which
 the output states beside the figures: a PostgreSQL commit returns once its WAL is flushed
-(synchronous_commit and fsync as the server has them, on by default); SQLite runs in WAL mode
+(synchronous_commit and fsync as the server has them, on by default), and an ingest once all
+its chunks' commits are (docs/register.md, "What a crash of the machine may lose"); SQLite runs in WAL mode
 with synchronous=NORMAL as the register does, which is durable against a crash of the process
 but may lose the last commits on a power loss or an OS crash. Travellers get --stays stays each.
 """
@@ -179,14 +182,6 @@ def scratch_database(pg_server: str, prefix: str):
         admin.dispose()
 
 
-def scratch_pg_ingest(pg_server: str, log: Path, chunk: int | None) -> float:
-    """This checkout's PostgreSQL ingest rows/s in a scratch database set up as prepare()'s."""
-    with scratch_database(pg_server, "visafree_bench_round") as url:
-        r = prepare("postgres-round", url, log, chunk)
-        r["register"].engine.dispose()
-        return r["rows_per_s"]
-
-
 def prepare(name: str, url: str, log: Path, chunk: int | None) -> dict:
     """A register on `url` with the links and the log ingested; the ingest's rows/s."""
     engine = make_engine(url)
@@ -231,13 +226,15 @@ def server_copy_rate(register: Register, log: Path) -> float:
     return table.num_rows / seconds
 
 
-BASELINE_SCRIPT = r"""
+# One ingest in a fresh process, as `visafree register ingest` runs: the same for this checkout
+# and the baseline, so neither gains from a process already warmed by an earlier round.
+INGEST_SCRIPT = r"""
 import json, sys, time
 src, url, log, chunk, key, links = sys.argv[1:7]
 sys.path.insert(0, src)
 import datetime as dt
 import visafree
-assert visafree.__file__.startswith(src), visafree.__file__  # the baseline's code, not this checkout's
+assert visafree.__file__.startswith(src), visafree.__file__  # the code under test, not another copy
 from visafree.register import schema as s
 from visafree.register.db import make_engine, migrate
 from visafree.register.ingest import ingest
@@ -245,6 +242,14 @@ from visafree.register.service import Register
 now = dt.datetime(2025, 6, 1, 12, tzinfo=dt.timezone.utc)
 engine = make_engine(url)
 migrate(engine)
+try:  # a register since the guarded key (issue 10) knows its key, as `register init` records it
+    from visafree.register.config import KeyMaterial
+except ImportError:
+    pass
+else:
+    with engine.begin() as conn:
+        conn.execute(s.register_keys.insert().values(fingerprint=KeyMaterial(key.encode()).fingerprint,
+                                                     created_by="bench", created_at=now))
 register = Register(engine, key.encode(), clock=lambda: now)
 rows = [dict(traveller_key=register.traveller_key("KAZ", f"L{i:08d}"), linked_key=register.traveller_key("KAZ", f"M{i:08d}"),
              reason="renewed passport", withdraws=False, officer="bench", recorded_at=now) for i in range(int(links))]
@@ -259,25 +264,29 @@ print(json.dumps({"rows": summary.read, "rows_per_s": summary.read / seconds}))
 """
 
 
-def baseline_ingest(revision: str, pg_server: str, log: Path, chunk: int | str, tmp: str) -> dict:
-    """PostgreSQL ingest rows/s of the register at `revision` (before issue 10), on the same log
-    and links, in a scratch database of its own."""
+def baseline_source(revision: str, tmp: str) -> Path:
+    """The src directory of `revision` (before issue 10), taken with `git archive`."""
     repo = Path(__file__).resolve().parent.parent
     target = Path(tmp) / "baseline"
     target.mkdir()
     archive = subprocess.run(["git", "-C", str(repo), "archive", revision, "src/visafree"], check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    with scratch_database(pg_server, "visafree_bench_base") as url:
-        done = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(target / "src"), url, str(log),
-                               str(chunk), KEY.decode(), str(LINKS)], check=True, capture_output=True, text=True,
-                              cwd=tmp, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    return target / "src"
+
+
+def fresh_process_ingest(src: Path, pg_server: str, log: Path, chunk: int | str, tmp: str) -> float:
+    """PostgreSQL ingest rows/s of the code in `src`, in a process and a scratch database of its
+    own, on the same log and links."""
+    with scratch_database(pg_server, "visafree_bench_round") as url:
+        done = subprocess.run([sys.executable, "-c", INGEST_SCRIPT, str(src), url, str(log), str(chunk),
+                               KEY.decode(), str(LINKS)], capture_output=True, text=True, cwd=tmp,
+                              env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    if done.returncode != 0:
+        sys.exit(f"the ingest of {src} failed:\n{done.stderr[-3000:]}")
     import json
 
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["revision"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", revision], check=True,
-                                        capture_output=True, text=True).stdout.strip()
-    return result
+    return json.loads(done.stdout.strip().splitlines()[-1])["rows_per_s"]
 
 
 def durability(r: dict) -> str:
@@ -288,7 +297,9 @@ def durability(r: dict) -> str:
             fsync = conn.exec_driver_sql("SHOW fsync").scalar()
             durable = sync != "off" and fsync == "on"
             return (f"synchronous_commit={sync}, fsync={fsync}: " +
-                    ("a commit returns once its WAL is on disk (survives a power loss)" if durable
+                    ("a commit returns once its WAL is on disk (survives a power loss); an ingest's chunks "
+                     "commit without waiting, and the ingest returns after one synchronous commit has "
+                     "flushed them all (db.wal_barrier)" if durable
                      else "NOT durable: recent commits can be lost"))
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
         sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(conn.exec_driver_sql("PRAGMA synchronous").scalar())
@@ -373,19 +384,22 @@ def main() -> None:
                 results[backend]["durability"] = durability(results[backend])
             baseline = None
             if "postgres" in results:
-                # Rounds in alternation (ours, the baseline's, ...), so both see the same load.
-                ours, theirs = [results["postgres"]["rows_per_s"]], []
-                for round_ in range(max(1, args.ingest_rounds)):
-                    if args.reference is None:
-                        theirs.append(baseline_ingest(args.baseline, args.pg_server, log, args.chunk_size or "default",
-                                                      tempfile.mkdtemp(dir=tmp)))
-                    if round_ + 1 < args.ingest_rounds:
-                        ours.append(scratch_pg_ingest(args.pg_server, log, args.chunk_size))
+                # Rounds in alternation (ours, the baseline's, ...), so both see the same load,
+                # each in a fresh process (INGEST_SCRIPT).
+                here = Path(__file__).resolve().parent.parent / "src"
+                theirs_src = baseline_source(args.baseline, tmp) if args.reference is None else None
+                chunk = args.chunk_size or "default"
+                ours, theirs = [], []
+                for _round in range(max(1, args.ingest_rounds)):
+                    ours.append(fresh_process_ingest(here, args.pg_server, log, chunk, tmp))
+                    if theirs_src is not None:
+                        theirs.append(fresh_process_ingest(theirs_src, args.pg_server, log, chunk, tmp))
                 results["postgres"]["ingest_rounds"] = ours
                 results["postgres"]["rows_per_s"] = statistics.median(ours)
                 if theirs:
-                    rates = [r["rows_per_s"] for r in theirs]
-                    baseline = {"rows_per_s": statistics.median(rates), "rounds": rates, "revision": theirs[0]["revision"]}
+                    revision = subprocess.run(["git", "-C", str(here.parent), "rev-parse", "--short", args.baseline],
+                                              check=True, capture_output=True, text=True).stdout.strip()
+                    baseline = {"rows_per_s": statistics.median(theirs), "rounds": theirs, "revision": revision}
             order = list(range(travellers))
             random.Random(7).shuffle(order)
             chosen, rest = order[:args.samples], order[args.samples:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import os
 import sqlite3
 import subprocess
@@ -151,6 +152,37 @@ def test_rotation_rekeys_every_pseudonym_in_one_audited_step(workplace):
     assert done.exit_code == 2 and "not the key this register was created with" in done.output
 
 
+def test_rotation_rekeys_crossings_and_links_on_either_backend(register_url, tmp_path):
+    """The rotation's set-based re-keying (a scratch table of old -> new, compared with every
+    key column) on SQLite and PostgreSQL (whose key columns have the "C" collation, 0006):
+    afterwards a linked document's history is found under the new keys, through the link."""
+    from visafree.register.config import RegisterConfig
+    from visafree.register.db import make_engine, migrate
+    from visafree.register.keys import init_key, rotate_key
+    from visafree.register.service import Document, Register
+
+    env = {"VISAFREE_DATABASE_URL": register_url, "VISAFREE_KEY_FILE": str(tmp_path / "register.key")}
+    config = RegisterConfig.from_env(env)
+    engine = make_engine(register_url)
+    try:
+        migrate(engine)
+        key, _ = init_key(engine, config, env, actor="t")
+        old = Register(engine, key, clock=lambda: NOW)
+        first, renewed = (Document("KAZ", number, "KAZ", "ordinary", dt.date(2032, 1, 1)) for number in ("N1", "N2"))
+        old.record_entry(first, dt.date(2025, 3, 1), officer="o", border_post="HAN")
+        old.link_documents(old.key_of(first), old.key_of(renewed), reason="renewed passport", officer="o")
+        assert rotate_key(engine, config, env, actor="t")[1] == 2
+        new = Register(engine, config.load_key(env), clock=lambda: NOW)
+        assert new.key_of(renewed) != old.key_of(renewed)
+        history = new.history(new.key_of(renewed), actor="t", on=dt.date(2025, 3, 2))
+        assert [(c["date"], c["document"]) for c in history.crossings] == [(dt.date(2025, 3, 1), new.key_of(first)[:12])]
+        with engine.connect() as conn:
+            assert set(conn.execute(select(s.document_links.c.traveller_key, s.document_links.c.linked_key)).one()) \
+                == {new.key_of(first), new.key_of(renewed)}
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("rotated", [False, True], ids=["first key", "after a rotation"])
 def test_bulk_pseudonyms_are_the_one_by_one_pseudonyms(rotated, tmp_path):
     """The bulk ingest's pseudonyms (Register.traveller_keys, on documents as the vectorised
@@ -165,4 +197,6 @@ def test_bulk_pseudonyms_are_the_one_by_one_pseudonyms(rotated, tmp_path):
     documents = [("KAZ", f"N{i:07d}") for i in range(50)] + [("VNM", "Ä"), ("", "")]
     bulk = register.traveller_keys([f"{state}\x1f{number}" for state, number in documents])
     assert bulk == [register.traveller_key(state, number) for state, number in documents]
+    if not rotated:  # RFC 2104's HMAC-SHA256 of the document, as the standard library makes it
+        assert bulk[0] == hmac.new(b"k" * 32, "KAZ\x1fN0000000".encode(), hashlib.sha256).hexdigest()
     assert len(set(bulk)) == len(documents)

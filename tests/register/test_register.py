@@ -335,6 +335,27 @@ def test_offset_timestamps_become_the_destinations_local_date(register):
     assert record["local_date"] == D(2025, 3, 1)
 
 
+#: Every column that holds a traveller's pseudonym or an event id (migration 0006).
+IDENTIFIER_COLUMNS = {("crossings", "event_id"), ("crossings", "traveller_key"), ("decisions", "traveller_key"),
+                      ("stay_changes", "traveller_key"), ("document_links", "traveller_key"),
+                      ("document_links", "linked_key"), ("audit_log", "traveller_key")}
+
+
+def test_keys_and_event_ids_compare_byte_for_byte(register):
+    """Migration 0006: on PostgreSQL every identifier column has the "C" collation, and no
+    other text column does (SQLite's text compares as bytes already: no collation declared)."""
+    with register.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND data_type IN ('character varying', 'text')").all()
+            assert {(t, c) for t, c, collation in rows if collation == "C"} == IDENTIFIER_COLUMNS
+        else:
+            for table, _column in IDENTIFIER_COLUMNS:
+                assert "COLLATE" not in conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar().upper()
+
+
 def test_the_corrections_index_holds_only_corrections_and_serves_their_lookup(register):
     """Migration 0005: ix_crossings_corrects is partial (corrects IS NOT NULL), so an ingest keeps
     no entry for its rows, and the look-up of a crossing's correction still uses it."""

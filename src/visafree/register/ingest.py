@@ -525,13 +525,16 @@ def _store_fast(register: Register, fast, rows, recorded_by: str, recorded_at) -
     """The rows `rows` of the table checked column by column (whole lock buckets): COPY in the
     binary format; what was there already is told apart in SQL. Taking the rows and encoding them
     are Arrow's work, done here in the writer's thread without the GIL, beside the other writers."""
+    import psycopg
+    import pyarrow.compute as pc
+
     from .fastpath import copy_binary
 
-    import psycopg
-
     names = ", ".join(COLUMNS)
-    # In key order: the traveller index takes its new entries page by page, not at random.
-    piece = fast.table.take(rows).sort_by("traveller_key")
+    # In key order: the traveller index takes its new entries page by page, not at random. The
+    # order is found on the keys alone, so the chunk's rows are taken once, already in it.
+    order = pc.take(rows, pc.sort_indices(pc.take(fast.table["traveller_key"], rows)))
+    piece = fast.table.take(order)
     keys = piece["traveller_key"].unique().to_pylist()
     data = copy_binary(piece, recorded_by, recorded_at)
     with chunk_transaction(register.engine, tuple(keys)) as conn:

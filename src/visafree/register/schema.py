@@ -16,12 +16,16 @@ metadata = MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 Id = BigInteger().with_variant(Integer, "sqlite")
+# Identifiers compared byte for byte (migration 0006): PostgreSQL's "C" collation, which its
+# indexes compare fastest; SQLite's text is compared so already.
+Key = String(64).with_variant(String(64, collation="C"), "postgresql")  # a traveller's pseudonym
+EventId = String(128).with_variant(String(128, collation="C"), "postgresql")
 
 crossings = Table(
     "crossings", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", String(128), nullable=False, unique=True),
-    Column("traveller_key", String(64), nullable=False),
+    Column("event_id", EventId, nullable=False, unique=True),
+    Column("traveller_key", Key, nullable=False),
     Column("issuing_state", String(3), nullable=False),
     Column("nationality", String(3), nullable=False),
     Column("passport_type", String(16), nullable=False),
@@ -58,7 +62,7 @@ decisions = Table(
     "decisions", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("crossing_id", Id, ForeignKey("crossings.id"), nullable=False, unique=True),
-    Column("traveller_key", String(64), nullable=False),
+    Column("traveller_key", Key, nullable=False),
     Column("outcome", String(16), nullable=False),
     Column("permitted_until", Date),
     Column("reasons", String(200), nullable=False, default=""),
@@ -81,7 +85,7 @@ decisions = Table(
 stay_changes = Table(
     "stay_changes", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("traveller_key", String(64), nullable=False),
+    Column("traveller_key", Key, nullable=False),
     Column("entry_crossing_id", Id, ForeignKey("crossings.id"), nullable=False),
     Column("kind", String(10), nullable=False),
     Column("rule", String(8), nullable=False),
@@ -99,8 +103,8 @@ stay_changes = Table(
 document_links = Table(
     "document_links", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("traveller_key", String(64), nullable=False),
-    Column("linked_key", String(64), nullable=False),
+    Column("traveller_key", Key, nullable=False),
+    Column("linked_key", Key, nullable=False),
     Column("reason", Text, nullable=False),
     Column("corrects", Id, ForeignKey("document_links.id")),
     Column("withdraws", Boolean, nullable=False, default=False),
@@ -146,7 +150,7 @@ audit_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("action", String(32), nullable=False),
-    Column("traveller_key", String(64)),
+    Column("traveller_key", Key),
     Column("detail", Text),
     Index("ix_audit_log_traveller", "traveller_key"),
 )

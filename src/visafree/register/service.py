@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -230,8 +229,7 @@ class Register:
     def traveller_keys(self, documents: list[str]) -> list[str]:
         """traveller_key of many documents at once (a bulk ingest's), each already in the form
         _document_message gives, as the vectorised checks build it (fastpath.py)."""
-        pseudonym = self._key.pseudonym
-        return [pseudonym(document.encode()) for document in documents]
+        return self._key.pseudonyms([document.encode() for document in documents])
 
     def key_of(self, document: Document) -> str:
         document = document.validated()
