@@ -144,13 +144,17 @@ def test_every_register_endpoint_survives_any_input(fuzz_api, caplog, data):
 # -- ingest in three formats ------------------------------------------------------------------
 
 COLUMNS = ["event_id", "issuing_state", "document_number", "nationality", "direction", "time", "border_post",
-           "passport_type", "passport_expires"]
+           "passport_type", "passport_expires", "basis", "valid_from", "valid_until", "visa_entries",
+           "visa_duration_days", "visa_kind"]
+BASES = [("", "", "", "", "", ""), ("visa", "2025-01-01", "2025-12-31", "single", "60", "e_visa"),
+         ("residence_permit", "", "2026-01-01", "", "", ""), ("long_stay_visa", "", "", "", "", "")]
 
 
 def good_row(i: int) -> dict:
-    return {"event_id": f"f{i}", "issuing_state": "KAZ", "document_number": DOCUMENTS[i % 3], "nationality": "KAZ",
-            "direction": "entry" if i % 2 == 0 else "exit", "time": f"2025-03-{1 + i % 28:02d}T10:00:00+07:00",
-            "border_post": "HAN", "passport_type": "ordinary", "passport_expires": "2031-01-01"}
+    row = {"event_id": f"f{i}", "issuing_state": "KAZ", "document_number": DOCUMENTS[i % 3], "nationality": "KAZ",
+           "direction": "entry" if i % 2 == 0 else "exit", "time": f"2025-03-{1 + i % 28:02d}T10:00:00+07:00",
+           "border_post": "HAN", "passport_type": "ordinary", "passport_expires": "2031-01-01"}
+    return row | dict(zip(COLUMNS[-6:], BASES[i % len(BASES)]))
 
 
 @st.composite

@@ -456,3 +456,124 @@ def test_the_binary_copy_of_a_chunk_reads_back_as_its_values(make_register):
         assert back == expected
 
     round_trip()
+
+
+# -- an entry's basis (issue 13), in a batch log's columns --------------------------------------
+
+BASIS_HEADER = HEADER + ["basis", "valid_from", "valid_until", "visa_entries", "visa_duration_days", "visa_kind"]
+
+
+def _write(path, fmt, header, data):
+    if fmt == "csv":
+        return write_csv(path, data, header)
+    records = [dict(zip(header, r)) for r in data]
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    else:
+        pq.write_table(pa.table({h: [r[h] for r in records] for h in header}), path)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_an_entrys_basis_in_the_log_counts_as_the_desks_would(register, tmp_path, fmt):
+    """docs/basis.md: a visa holder's stay ends with the visa, a permit holder's with the permit,
+    not after the 30 visa-free days (R2); an exit's basis columns are not read."""
+    def row(event_id, number, direction, day, *basis):
+        return [event_id, "KAZ", number, "KAZ", direction, f"2025-{day}T08:00", "HAN", "ordinary", "2031-01-01",
+                *(list(basis) + [""] * (6 - len(basis)))]
+
+    data = [row("free-in", "F0000001", "entry", "01-01"),
+            row("visa-in", "V0000001", "entry", "01-01", "visa", "2025-01-01", "2025-03-31", "single", "", "e_visa"),
+            row("permit-in", "P0000001", "entry", "01-01", "Residence_Permit ", "", "2025-12-31"),
+            row("short-in", "S0000001", "entry", "01-01", "visa", "2025-01-01", "2025-12-31", "", "45", ""),
+            row("short-out", "S0000001", "exit", "01-10", "nonsense")]
+    summary = ingest(register, _write(tmp_path / f"log.{fmt}", fmt, BASIS_HEADER, data))
+    assert (summary.read, summary.stored, summary.rejected) == (5, 5, 0), read_rejects(summary)
+    with register.engine.connect() as conn:
+        stored = {r.event_id: r for r in conn.execute(select(s.crossings))}
+    assert (stored["visa-in"].stay_basis, stored["visa-in"].basis_valid_until, stored["visa-in"].visa_entries,
+            stored["visa-in"].visa_kind) == ("visa", D(2025, 3, 31), "single", "e_visa")
+    assert (stored["permit-in"].stay_basis, stored["permit-in"].basis_valid_until) == ("residence_permit", D(2025, 12, 31))
+    assert (stored["short-in"].visa_duration_days, stored["short-in"].visa_entries, stored["short-in"].visa_kind) \
+        == (45, "multiple", "short_stay")  # the defaults, as at the desk
+    assert stored["free-in"].stay_basis is None and stored["short-out"].stay_basis is None
+
+    def listed(on):
+        return {o.stay_basis: o.permitted_end for o in register.overstayers(on, actor="t")}
+
+    assert listed(D(2025, 3, 15)) == {"visa_free": D(2025, 1, 30)}
+    assert listed(D(2025, 4, 10)) == {"visa_free": D(2025, 1, 30), "visa": D(2025, 3, 31)}
+
+
+def test_a_bad_basis_is_rejected_by_its_column_and_nothing_else_is_lost(register, tmp_path):
+    def row(event_id, number, *basis):
+        return [event_id, "KAZ", number, "KAZ", "entry", "2025-01-01T08:00", "HAN", "ordinary", "2031-01-01",
+                *(list(basis) + [""] * (6 - len(basis)))]
+
+    data = [row("b1", "N1", "tourist"),
+            row("b2", "N2", "visa", "", "2025-03-31"),
+            row("b3", "N3", "visa", "2025-03-31", "2025-01-01"),
+            row("b4", "N4", "visa", "2025-01-01", "2025-03-31", "triple"),
+            row("b5", "N5", "visa", "2025-01-01", "2025-03-31", "", "0"),
+            row("b6", "N6", "visa", "2025-01-01", "2025-03-31", "", "ten"),
+            row("b7", "N7", "visa", "2025-01-01", "2025-03-31", "", "", "golden"),
+            row("b8", "N8", "residence_permit"),
+            row("b9", "N9", "visa", "2025-02-30", "2025-03-31"),
+            row("b10", "N10", "long_stay_visa")]
+    summary = ingest(register, write_csv(tmp_path / "log.csv", data, BASIS_HEADER))
+    assert (summary.read, summary.stored, summary.duplicates, summary.rejected) == (10, 1, 0, 9)
+    assert {r["event_id"]: r["field"] for r in read_rejects(summary)} == {
+        "b1": "basis", "b2": "valid_from", "b3": "valid_until", "b4": "visa_entries", "b5": "visa_duration_days",
+        "b6": "visa_duration_days", "b7": "visa_kind", "b8": "valid_until", "b9": "valid_from"}
+
+
+def test_the_same_event_with_another_basis_is_a_conflict(register, tmp_path):
+    """A visa-free entry and the same event id on a visa are two different crossings."""
+    first = [["e1", "KAZ", "N1", "KAZ", "entry", "2025-01-01T08:00", "HAN", "ordinary", "2031-01-01"] + [""] * 6]
+    again = [first[0][:9] + ["visa", "2025-01-01", "2025-03-31", "", "", ""]]
+    assert ingest(register, write_csv(tmp_path / "a.csv", first, BASIS_HEADER)).stored == 1
+    summary = ingest(register, write_csv(tmp_path / "b.csv", again, BASIS_HEADER))
+    assert (summary.stored, summary.duplicates, summary.rejected) == (0, 0, 1)
+    assert "event_id_conflict" in read_rejects(summary)[0]["reason"]
+    assert ingest(register, tmp_path / "a.csv").duplicates == 1
+
+
+def test_parquet_with_bases_stores_by_columns_what_the_row_path_stores(make_register, tmp_path, monkeypatch):
+    """A log with a basis column: its visa-free rows take the column-by-column path on
+    PostgreSQL, a visa's or a permit's entry (and its traveller) the row path, and the result
+    is the row path's alone, row for row; re-run, the same event ids are duplicates."""
+    import datetime as dt
+
+    from visafree.register import ingest as ingest_module
+
+    header = BASIS_HEADER
+    data = []
+    for t in range(40):
+        basis = [["", None, None], ["visa_free", None, None], [" VISA ", D(2025, 1, 1), D(2025, 6, 30)],
+                 ["residence_permit", None, D(2026, 1, 1)], ["visa", None, D(2025, 6, 30)]][t % 5]
+        data.append([f"q{t}-in", "KAZ", f"Q{t:05d}", "KAZ", "entry", dt.datetime(2025, 1, 1 + t % 28, 9), "HAN",
+                     "ordinary", D(2031, 1, 1), basis[0], basis[1], basis[2], None, None, None])
+        data.append([f"q{t}-out", "KAZ", f"Q{t:05d}", "KAZ", "exit", dt.datetime(2025, 3, 1 + t % 28, 9), "HAN",
+                     "ordinary", D(2031, 1, 1), "visa" if t % 7 == 0 else None, None, None, None, None, None])
+    path = _write(tmp_path / "bases.parquet", "parquet", header, data)
+    visa_free = {r[2] for r in data} - {r[2] for r in data if (r[9] or "").strip().lower() not in ("", "visa_free")}
+    results, split = [], []
+    for fast in (True, False):
+        register = make_register()
+        with register.engine.begin() as conn:
+            conn.execute(s.crossings.delete())
+        if fast:
+            real = ingest_module._parquet_split
+            monkeypatch.setattr(ingest_module, "_parquet_split", lambda *a: split.append(real(*a)) or split[-1])
+        else:
+            monkeypatch.setattr(ingest_module, "_parquet_split", lambda *a: (None, None))
+        summary = ingest(register, path, rejects=tmp_path / f"r{fast}.csv")
+        again = ingest(register, path, rejects=tmp_path / f"again{fast}.csv")
+        with register.engine.connect() as conn:
+            rows_ = sorted(tuple(r) for r in conn.execute(select(*[c for c in s.crossings.c if c.name not in ("id", "recorded_at")])))
+        results.append(((summary.read, summary.stored, summary.rejected), (again.duplicates, again.rejected), rows_,
+                        sorted(open(tmp_path / f"r{fast}.csv").read().splitlines())))
+    assert results[0] == results[1]
+    assert results[0][0] == (80, 72, 8) and results[0][1] == (72, 8)  # a visa without valid_from: 8 rejected
+    if split:  # PostgreSQL: the visa-free travellers' rows went column by column, the others by row
+        assert split[0][0].rows == 2 * len(visa_free) > 0

@@ -107,8 +107,8 @@ def _split(register: Register, table: pa.Table, latest: dt.date) -> tuple[Checke
     time_type = table.schema.field("time").type
     if not ((pa.types.is_timestamp(time_type) and time_type.tz is None) or pa.types.is_date(time_type)):
         return None, list(range(table.num_rows))  # offsets or text times: the row path converts them
-    for optional in ("destination", "passport_type", "passport_expires"):
-        if optional in names and optional != "passport_expires" and table.schema.field(optional).type not in (string, pa.large_string()):
+    for optional in ("destination", "passport_type", "basis"):
+        if optional in names and table.schema.field(optional).type not in (string, pa.large_string()):
             return None, list(range(table.num_rows))
     if "passport_expires" in names and not pa.types.is_date(table.schema.field("passport_expires").type) \
             and not pa.types.is_timestamp(table.schema.field("passport_expires").type):
@@ -139,9 +139,14 @@ def _split(register: Register, table: pa.Table, latest: dt.date) -> tuple[Checke
         post, good = _clean_text(table["border_post"], 64)
         ok = pc.and_(ok, good)
         for name in ("event_id", "issuing_state", "nationality", "document_number", "direction", "border_post",
-                     "passport_type"):
+                     "passport_type", "basis"):
             if name in names:
                 ok = pc.and_(ok, _no_forbidden(table[name]))
+        if "basis" in names:
+            # Visa-free crossings only (no basis, or visa_free): a visa's or a permit's entry, and
+            # its traveller, take the row path, which reads and checks the basis's columns.
+            basis = pc.utf8_lower(pc.utf8_trim_whitespace(table["basis"]))
+            ok = pc.and_(ok, pc.or_(pc.is_null(basis), pc.is_in(basis, value_set=pa.array(["", "visa_free"]))))
         if "passport_type" in names:
             kind = pc.utf8_lower(pc.utf8_trim_whitespace(table["passport_type"]))
             blank = pc.or_(pc.is_null(kind), pc.equal(pc.utf8_length(kind), 0))

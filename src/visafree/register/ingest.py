@@ -9,9 +9,11 @@ chunks it finished and a re-run stores the rest (the event id makes it idempoten
 Columns: event_id, issuing_state, document_number, nationality, direction (entry | exit),
 time (ISO 8601: a local date-time, a date-time with an offset, or a date), border_post;
 optional: passport_type (default ordinary), passport_expires, destination (default the
-register's country). A time with an offset is converted to the destination's local date
-(RULES.md "Days and time zones"). The raw document number is hashed on reading and never
-written anywhere, the rejects file included.
+register's country), and on an entry the basis it was made on (docs/basis.md), in the columns a
+batch log uses: basis (visa_free, the default; visa; residence_permit; long_stay_visa),
+valid_from, valid_until, visa_entries, visa_duration_days, visa_kind. A time with an offset is
+converted to the destination's local date (RULES.md "Days and time zones"). The raw document
+number is hashed on reading and never written anywhere, the rejects file included.
 """
 
 from __future__ import annotations
@@ -29,16 +31,21 @@ from typing import Iterator
 
 from sqlalchemy import select
 
+from visafree.engine import LongStayVisa, ResidencePermit, Visa
+
 from . import schema as s
 from .countries import country_code
 from . import validate as v
 from .db import chunk_transaction, same_lock, wal_barrier
 from .service import PASSPORT_TYPES, Register
 from .zones import zone_for
-from .timeline import pair
+from .timeline import basis_columns, pair
 
 REQUIRED = ("event_id", "issuing_state", "document_number", "nationality", "direction", "time", "border_post")
-OPTIONAL = ("passport_type", "passport_expires", "destination")
+#: An entry's basis (issue 13, docs/basis.md), in the columns and values of a batch log (docs/batch.md).
+BASIS_FIELDS = ("basis", "valid_from", "valid_until", "visa_entries", "visa_duration_days", "visa_kind")
+BASIS_CODES = ("visa_free", "visa", "residence_permit", "long_stay_visa")
+OPTIONAL = ("passport_type", "passport_expires", "destination") + BASIS_FIELDS
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
@@ -275,17 +282,61 @@ def _passport_type(row) -> str:
     return passport_type
 
 
-def _expires(row):
-    expires = row.get("passport_expires")
-    if isinstance(expires, dt.datetime):
-        return expires.date()
-    if expires not in (None, "") and not isinstance(expires, dt.date):
-        text = _text(row, "passport_expires", limit=10)
+def _date(row, name: str):
+    """An optional date: a date, a date-time (its day) or ISO text; None when absent."""
+    value = row.get(name)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if value not in (None, "") and not isinstance(value, dt.date):
+        text = _text(row, name, limit=10)
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise RowError("passport_expires", f"{text!r} is not a real date (YYYY-MM-DD)") from None
-    return expires or None
+            raise RowError(name, f"{text!r} is not a real date (YYYY-MM-DD)") from None
+    return value or None
+
+
+def _expires(row):
+    return _date(row, "passport_expires")
+
+
+def _days(row, name: str = "visa_duration_days"):
+    """An optional whole number of days (text or a number); its range is stay_basis's to check."""
+    value = row.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _text(row, name, limit=12)
+    if not text.isascii() or not text.isdigit():
+        raise RowError(name, f"{text!r} is not a whole number of days")
+    return int(text)
+
+
+#: validate.stay_basis names the fields of its Basis; the file names them as its columns.
+_BASIS_COLUMN = {"basis.valid_from": "valid_from", "basis.valid_until": "valid_until",
+                 "basis.entries": "visa_entries", "basis.kind": "visa_kind", "basis.duration_days": "visa_duration_days"}
+
+
+def _basis(row):
+    """The basis an entry was made on (None: visa-free), checked as the desk checks one."""
+    code = (_text(row, "basis", False) or "visa_free").lower()
+    if code == "visa_free":
+        return None
+    if code == "long_stay_visa":
+        basis = LongStayVisa()
+    elif code == "residence_permit":
+        basis = ResidencePermit(_date(row, "valid_until"))
+    elif code == "visa":
+        basis = Visa(_date(row, "valid_from"), _date(row, "valid_until"),
+                     (_text(row, "visa_entries", False) or "multiple").lower(),
+                     (_text(row, "visa_kind", False) or "short_stay").lower(), _days(row))
+    else:
+        raise RowError("basis", f"{code!r} is not one of {', '.join(BASIS_CODES)}")
+    try:
+        return v.stay_basis(basis)
+    except v.InvalidInput as exc:
+        raise RowError(_BASIS_COLUMN.get(exc.field, "basis"), str(exc).split(": ", 1)[1]) from None
 
 
 def _post(row) -> str:
@@ -321,6 +372,8 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
     latest = latest or register.local_today() + register.future_tolerance
     if local_date > latest:
         raise RowError("time", f"{local_date} is in the future (latest accepted {latest})")
+    # Read on entries only, as in a batch log: an exit ends the stay its entry began.
+    basis = _basis(row) if direction == "entry" else None
     if keys is None:
         key = register.traveller_key(issuing, number)
     else:
@@ -331,7 +384,7 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
         event_id=event_id, traveller_key=key, issuing_state=issuing,
         nationality=nationality, passport_type=passport_type, passport_expires=expires,
         direction=direction, destination=destination, border_post=border_post, local_date=local_date,
-        local_time=local_time, source="ingest", withdraws=False,
+        local_time=local_time, source="ingest", withdraws=False, **basis_columns(basis),
     )
 
 
@@ -340,7 +393,8 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
 #: What a crossing is: two rows with one event_id and these equal are the same event (a
 #: duplicate); any difference is a conflict, rejected, never silently dropped (issue 10).
 CONTENT = ("traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires", "direction",
-           "destination", "border_post", "local_date", "local_time")
+           "destination", "border_post", "local_date", "local_time", "stay_basis", "visa_kind", "basis_valid_from",
+           "basis_valid_until", "visa_entries", "visa_duration_days")
 EVENT_ID_CONFLICT = "event_id_conflict"
 
 
@@ -399,7 +453,7 @@ def ingest(
                 except RowError as exc:
                     error = str(exc)
                 else:
-                    values = tuple(record.get(c) for c in COLUMNS[:-2]) + (recorded_by, recorded_at)
+                    values = tuple(record.get(c) for c in ROW_COLUMNS[:-2]) + (recorded_by, recorded_at)
                     first = by_event.get(record["event_id"])
                     if first is None:
                         by_event[record["event_id"]] = (line, values)
@@ -552,9 +606,7 @@ def _store_fast(register: Register, fast, rows, recorded_by: str, recorded_at) -
                 return piece.num_rows, 0, []
             except psycopg.errors.UniqueViolation:
                 pass
-            # Emptied at each commit by PostgreSQL itself (no dead rows piling up chunk after chunk).
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
-                           f"SELECT {names} FROM crossings WITH NO DATA")
+            _scratch_table(cursor)
             with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN (FORMAT binary)") as copy:
                 copy.write(data)
             cursor.execute(f"INSERT INTO crossings ({names}) SELECT {names} FROM ingest_chunk "
@@ -598,10 +650,21 @@ def _safe_event_id(row: dict | None, field_name: str = "") -> str:
     return value[:128] if _plausible_event_id(value) else ""
 
 
+#: The columns the column-by-column path (fastpath.copy_binary) writes: a visa-free crossing's.
 COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires",
            "direction", "destination", "border_post", "local_date", "local_time", "source", "withdraws",
            "recorded_by", "recorded_at")
-_CONTENT_INDEX = tuple(COLUMNS.index(c) for c in CONTENT)
+#: The row path's: an entry's basis too (timeline.basis_columns), before the two every row shares.
+ROW_COLUMNS = COLUMNS[:-2] + ("stay_basis", "visa_kind", "basis_valid_from", "basis_valid_until", "visa_entries",
+                              "visa_duration_days") + COLUMNS[-2:]
+_CONTENT_INDEX = tuple(ROW_COLUMNS.index(c) for c in CONTENT)
+
+
+def _scratch_table(cursor) -> None:
+    """ingest_chunk, a session's scratch copy of the crossings' row columns, emptied by
+    PostgreSQL itself at each commit (no dead rows piling up chunk after chunk)."""
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
+                   f"SELECT {', '.join(ROW_COLUMNS)} FROM crossings WITH NO DATA")
 
 
 def _store(register: Register, keys: list[str], chunk: list[tuple[int, tuple]]) -> tuple[int, int, list[tuple[int, str]]]:
@@ -635,10 +698,9 @@ _PG_CONTENT_SELECT = ", ".join(f"c.{c}" for c in CONTENT)
 def _store_postgresql(raw, chunk) -> tuple[int, int, list[tuple[int, str]]]:
     # COPY into a scratch table, then one set-based INSERT ... SELECT: the fast path PostgreSQL
     # offers, with the unique index on event_id still deciding what is new.
-    names = ", ".join(COLUMNS)
+    names = ", ".join(ROW_COLUMNS)
     with raw.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ingest_chunk ON COMMIT DELETE ROWS AS "
-                       f"SELECT {names} FROM crossings WITH NO DATA")
+        _scratch_table(cursor)
         with cursor.copy(f"COPY ingest_chunk ({names}) FROM STDIN") as copy:
             for _line, values in chunk:
                 copy.write_row(values)
@@ -663,12 +725,12 @@ def _store_sqlite(conn, raw, chunk) -> tuple[int, int, list[tuple[int, str]]]:
             existing[row[0]] = tuple(row[1:])
     new = [(line, values) for line, values in chunk if values[0] not in existing]
     # The values go through SQLAlchemy's own SQLite conversions, so reads parse them back.
-    processors = [s.crossings.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+    processors = [s.crossings.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in ROW_COLUMNS]
     converted = [tuple(p(v) if p and v is not None else v for p, v in zip(processors, values)) for _line, values in new]
     cursor = raw.cursor()
     try:
         cursor.executemany(
-            f"INSERT INTO crossings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", converted)
+            f"INSERT INTO crossings ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})", converted)
     finally:
         cursor.close()
     return _classify(chunk, {values[0] for _line, values in new}, existing)
