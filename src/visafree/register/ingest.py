@@ -392,9 +392,10 @@ def parse_row(register: Register, row: dict, latest: dt.date | None = None, keys
 
 #: What a crossing is: two rows with one event_id and these equal are the same event (a
 #: duplicate); any difference is a conflict, rejected, never silently dropped (issue 10).
+#: The crossing's columns of an entry's basis (stay_basis, visa_kind, basis_valid_from, ...).
+STAY_BASIS_COLUMNS = tuple(basis_columns(None))
 CONTENT = ("traveller_key", "issuing_state", "nationality", "passport_type", "passport_expires", "direction",
-           "destination", "border_post", "local_date", "local_time", "stay_basis", "visa_kind", "basis_valid_from",
-           "basis_valid_until", "visa_entries", "visa_duration_days")
+           "destination", "border_post", "local_date", "local_time") + STAY_BASIS_COLUMNS
 EVENT_ID_CONFLICT = "event_id_conflict"
 
 
@@ -655,8 +656,7 @@ COLUMNS = ("event_id", "traveller_key", "issuing_state", "nationality", "passpor
            "direction", "destination", "border_post", "local_date", "local_time", "source", "withdraws",
            "recorded_by", "recorded_at")
 #: The row path's: an entry's basis too (timeline.basis_columns), before the two every row shares.
-ROW_COLUMNS = COLUMNS[:-2] + ("stay_basis", "visa_kind", "basis_valid_from", "basis_valid_until", "visa_entries",
-                              "visa_duration_days") + COLUMNS[-2:]
+ROW_COLUMNS = COLUMNS[:-2] + STAY_BASIS_COLUMNS + COLUMNS[-2:]
 _CONTENT_INDEX = tuple(ROW_COLUMNS.index(c) for c in CONTENT)
 
 
