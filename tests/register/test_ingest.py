@@ -297,7 +297,8 @@ def test_a_chunk_of_thousands_of_travellers_fits_postgresqls_lock_table(register
 
 def test_lock_buckets_keep_the_global_order_and_chunks_never_share_one(make_register, tmp_path):
     """The lock ids are few, ascending, one per bucket; the fast path's chunks hold whole
-    buckets, each bucket in one chunk only, in ascending order, every row once."""
+    buckets, each bucket in one chunk only, every row once; in ascending order, or for several
+    writers in as many interleaved runs, each ascending."""
     import datetime as dt
 
     from visafree.register.db import LOCK_BUCKETS, lock_bucket, lock_ids
@@ -321,8 +322,9 @@ def test_lock_buckets_keep_the_global_order_and_chunks_never_share_one(make_regi
     if fast is None:  # this register's destination has several zones: the row path takes all
         pytest.skip("no vectorised path for this register")
     assert slow == []
+    in_order = chunks(fast, 500)
     seen, last = [], -1
-    for rows in chunks(fast, 500):
+    for rows in in_order:
         buckets = set(fast.table["bucket"].take(rows).to_pylist())
         assert min(buckets) > last  # ascending, disjoint
         last = max(buckets)
@@ -331,6 +333,10 @@ def test_lock_buckets_keep_the_global_order_and_chunks_never_share_one(make_regi
         assert {lock_bucket(k) for k in keys_of_chunk} == buckets
         assert keys_of_chunk == [register.traveller_key("KAZ", n) for n in table["document_number"].take(rows).to_pylist()]
     assert sorted(seen) == list(range(table.num_rows)) == fast.ready.to_pylist()
+    assert len(in_order) == 12
+    # Two writers: chunks 0, 6, 1, 7... (the ones stored at once far apart); three: 0, 4, 8, 1...
+    for apart, expected in ((2, [0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11]), (3, [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11])):
+        assert [c.to_pylist() for c in chunks(fast, 500, apart)] == [in_order[i].to_pylist() for i in expected]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -211,23 +211,32 @@ def _pseudonyms(register: Register, documents: pa.Array) -> tuple[pa.Array, pa.A
     return pa.array(keys, pa.string()), pa.array([lock_bucket(key) for key in keys], pa.int16())
 
 
-def chunks(checked: Checked, size: int):
+def chunks(checked: Checked, size: int, apart: int = 1) -> list[pa.Array]:
     """The row indexes (into checked.table) of slices of about `size` ready rows that never
     split a lock bucket (so never a traveller, and two writers' chunks never wait for each
-    other), in bucket order: the global order of the locks. A small sort of bucket numbers, not
-    of keys; each writer takes its own rows (ingest._store_fast), in parallel."""
+    other). A small sort of bucket numbers, not of keys; each writer takes its own rows
+    (ingest._store_fast), in parallel.
+
+    In `apart` interleaved runs through the bucket order (with 2: the first chunk, the one
+    half-way, the second, the one after half-way...), so that the chunks `apart` writers store at
+    once lie far apart in the key space: each writer's inserts then land in its own part of
+    the traveller index rather than in the pages beside another's (bench_register: 4 to 7% more
+    rows/s with 2 writers). Every transaction takes its own locks in the one global order, so
+    the chunks' order does not matter for deadlocks."""
     buckets = pc.take(checked.table["bucket"], checked.ready)
     order = pc.take(checked.ready, pc.sort_indices(buckets))
     counts = pc.value_counts(buckets)
     per_bucket = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
-    start = end = 0
+    slices, start, end = [], 0, 0
     for bucket in sorted(per_bucket):
         end += per_bucket[bucket]
         if end - start >= size:
-            yield order.slice(start, end - start)
+            slices.append(order.slice(start, end - start))
             start = end
     if end > start:
-        yield order.slice(start, end - start)
+        slices.append(order.slice(start, end - start))
+    step = -(-len(slices) // max(1, apart))  # ceil: the length of each run
+    return [slices[i] for first in range(step) for i in range(first, len(slices), step)]
 
 
 # PostgreSQL's binary COPY format (the COPY page of its manual, "Binary Format"): a signature,

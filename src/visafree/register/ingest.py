@@ -482,7 +482,7 @@ def ingest(
             if fast is not None:
                 from .fastpath import chunks
 
-                for rows_of_chunk in chunks(fast, chunk_size):
+                for rows_of_chunk in chunks(fast, chunk_size, apart=store.writers):
                     store(_store_fast, register, fast, rows_of_chunk, recorded_by, recorded_at)
                 if report_unpaired:
                     fast_keys.update(fast.keys())
