@@ -356,9 +356,10 @@ def main() -> None:
     parser.add_argument("--reference", type=float, default=None,
                         help="a fixed PostgreSQL ingest rows/s to compare with instead of measuring --baseline "
                              "(main before issue 10 on this benchmark, 100,000 rows, measured once: 34,348)")
-    parser.add_argument("--ingest-rounds", type=int, default=3,
+    parser.add_argument("--ingest-rounds", type=int, default=5,
                         help="PostgreSQL ingests of this checkout and of the baseline, in alternation, whose medians "
-                             "are compared (default 3: one ingest each varies by a third on a shared machine)")
+                             "are compared (default 5: one ingest varies by a fifth on a shared machine, and the "
+                             "median of 3 moved the ratio by a tenth from run to run)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--pg-server", default=os.environ.get("VISAFREE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"))
     args = parser.parse_args()
