@@ -20,13 +20,47 @@ POST = "SGN-airport"
 
 
 def test_schema_from_migrations_matches_the_code(register):
+    """The code's tables are the migrations', but for one difference on PostgreSQL, on purpose:
+    crossings.corrects is checked by triggers there, not by the foreign key (migration 0007)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     assert current_revision(register.engine) == head_revision()
     with register.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), s.metadata)
+    if register.engine.dialect.name == "postgresql":
+        corrects_key = [d for d in diff if d[0] == "add_fk" and d[1].parent.name == "crossings"
+                        and [c.name for c in d[1].columns] == ["corrects"]]
+        assert len(corrects_key) == 1
+        diff = [d for d in diff if d not in corrects_key]
     assert diff == []
+
+
+def test_a_correction_must_point_at_a_crossing_and_keeps_it(register):
+    """crossings.corrects refers to a crossing, on SQLite by its foreign key, on PostgreSQL by
+    migration 0007's triggers: a correction of no crossing is refused, and so is deleting (or
+    renumbering) a crossing that another corrects; a crossing no one corrects may go."""
+    from sqlalchemy import delete, insert, update
+    from sqlalchemy.exc import IntegrityError
+
+    first = register.record_entry(kaz(), D(2025, 3, 1), officer="o", border_post=POST)
+    other = register.record_entry(kaz("N0000002"), D(2025, 3, 1), officer="o", border_post=POST)
+    register.correct_crossing(first.crossing_id, reason="wrong passport scanned", officer="o2")
+    with register.engine.connect() as conn:
+        row = conn.execute(select(s.crossings).where(s.crossings.c.id == first.crossing_id)).one()._asdict()
+    orphan = {k: v for k, v in row.items() if k != "id"} | {"event_id": "orphan", "corrects": 10**12}
+    for statement in (insert(s.crossings).values(**orphan),
+                      update(s.crossings).where(s.crossings.c.id == other.crossing_id).values(corrects=10**12),
+                      delete(s.crossings).where(s.crossings.c.id == first.crossing_id),
+                      update(s.crossings).where(s.crossings.c.id == first.crossing_id).values(id=10**12)):
+        with pytest.raises(IntegrityError):
+            with register.engine.begin() as conn:
+                conn.execute(statement)
+    with register.engine.begin() as conn:  # the trigger lets through what the key let through
+        conn.execute(update(s.crossings).where(s.crossings.c.id == other.crossing_id).values(corrects=first.crossing_id))
+        conn.execute(update(s.crossings).where(s.crossings.c.id == other.crossing_id).values(corrects=None))
+        conn.execute(delete(s.decisions).where(s.decisions.c.crossing_id == other.crossing_id))
+        conn.execute(delete(s.crossings).where(s.crossings.c.id == other.crossing_id))
 
 
 def test_first_entry_is_admitted_until_day_30(register):

@@ -259,7 +259,7 @@ def test_migration_0004_keeps_decisions_made_before_it_readable(make_register):
     with register.engine.connect() as conn:
         assert "notes" not in {c["name"] for c in __import__("sqlalchemy").inspect(conn).get_columns("decisions")}
     try:
-        assert migrate(register.engine) == head_revision() == "0006"
+        assert migrate(register.engine) == head_revision() == "0007"
         history = register.history(old.traveller_key, actor="t", on=D(2025, 3, 2))
         assert history.crossings[0]["decision"] == "admit" and history.crossings[0]["notes"] == ()
         repeated = register.record_entry(kaz("N1"), D(2025, 3, 1), officer="o", border_post="HAN", event_id=old.event_id)

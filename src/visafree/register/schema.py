@@ -36,6 +36,8 @@ crossings = Table(
     Column("local_date", Date, nullable=False),
     Column("local_time", Time),
     Column("source", String(16), nullable=False),
+    # A foreign key on SQLite; on PostgreSQL two triggers keep the same rule (migration 0007:
+    # the key's check was queued for every ingested row, whose `corrects` is always NULL).
     Column("corrects", Id, ForeignKey("crossings.id")),
     Column("withdraws", Boolean, nullable=False, default=False),
     Column("note", Text),
