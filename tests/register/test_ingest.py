@@ -583,3 +583,18 @@ def test_parquet_with_bases_stores_by_columns_what_the_row_path_stores(make_regi
     assert results[0][0] == (80, 72, 8) and results[0][1] == (72, 8)  # a visa without valid_from: 8 rejected
     if split:  # PostgreSQL: the visa-free travellers' rows went column by column, the others by row
         assert split[0][0].rows == 2 * len(visa_free) > 0
+
+
+def test_the_final_flush_is_never_claimed_without_its_lock_record(make_register, tmp_path):
+    """db.wal_barrier flushes by committing a key-share lock on the key's fingerprint row: on a
+    PostgreSQL register without one (never through the CLI or the server, which refuse to start
+    so) the ingest says it cannot vouch for the disk instead of returning as if it could."""
+    register = make_register()
+    with register.engine.begin() as conn:
+        conn.execute(s.register_keys.delete())
+    path = write_csv(tmp_path / "log.csv", rows(2, 1))
+    if register.engine.dialect.name == "postgresql":
+        with pytest.raises(RuntimeError, match="no key fingerprint"):
+            ingest(register, path)
+    else:
+        assert ingest(register, path).stored == 4

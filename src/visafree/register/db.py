@@ -164,7 +164,10 @@ def wal_barrier(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as conn:
-        conn.exec_driver_sql("SELECT 1 FROM register_keys FOR KEY SHARE")
+        if conn.exec_driver_sql("SELECT 1 FROM register_keys FOR KEY SHARE").first() is None:
+            # No row, no lock record, no flush: never claim what was not done.
+            raise RuntimeError("the register has no key fingerprint (run `visafree register init`): "
+                               "cannot make sure the ingested chunks are on disk")
 
 
 @contextlib.contextmanager
