@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from visafree.engine import ENTRY_REASONS, InputError, Presence, Question, Stay, check, earliest_entry, forecast, judge_entry
+from visafree.engine import (ENTRY_REASONS, InputError, Presence, Question, Stay, Visa, check, earliest_entry, forecast,
+                             judge_entry)
 from visafree.engine.check import _validate, _validate_planned, counted_presence, counted_spans
 from visafree.regimes import builtin_regimes
 
@@ -122,6 +123,21 @@ def test_forecast_of_the_readme_journey():
     # date that allows 21 days.
     assert next(i for i, n in enumerate(f.longest_stay) if n >= 21) == 11
     assert_forecast_agrees(q, 365, reference_starts=8)
+
+
+@pytest.mark.parametrize("basis, field", [
+    (Visa(dt.date(2025, 8, 1), dt.date(2025, 7, 1)), "planned[0].basis.valid_until"),
+    (Visa(dt.date(2025, 7, 1), dt.date(2025, 8, 1), entries="triple"), "planned[0].basis.entries"),
+    (Visa(dt.date(2025, 7, 1), dt.date(2025, 8, 1), duration_days=0), "planned[0].basis.duration_days"),
+])
+def test_a_planned_trips_bad_basis_is_refused_as_check_refuses_it(basis, field):
+    """docs/basis.md: the forecast refuses what check() refuses in a planned trip, by the same field."""
+    q = Question(builtin_regimes()["vn-kz"], "KAZ", "VNM", dt.date(2025, 6, 10),
+                 planned=(Stay(dt.date(2025, 7, 1), dt.date(2025, 7, 5), basis),))
+    for ask in (check, forecast):
+        with pytest.raises(InputError) as refused:
+            ask(q)
+        assert refused.value.field == field, ask
 
 
 def test_forecast_needs_a_regime():

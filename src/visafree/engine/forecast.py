@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .check import (
     ENTRY_REASONS, NATIONALITY, NOT_IN_FORCE, PASSPORT_TYPE, PASSPORT_VALIDITY, PER_STAY_LIMIT, PERIOD_LIMIT,
-    WINDOW_LIMIT, InputError, Question, _last_day_with_validity, _validate, _validate_planned, _window,
+    WINDOW_LIMIT, InputError, Question, _last_day_with_validity, _validate, _validate_bases, _validate_planned, _window,
     counted_presence, counted_spans, judge_entry,
 )
 from .presence import Presence
@@ -142,6 +142,7 @@ def forecast(question: Question, days: int = HORIZON_DAYS) -> Forecast:
     entries, lasts, order = _validate(question)
     presence, _bases = counted_presence(question, rules, entries, lasts, order)  # as check() counts
     planned = _validate_planned(question, lasts[-1] if lasts else None)
+    _validate_bases(question.planned, "planned")  # as check() refuses them
     if planned:
         presence = presence.extended(counted_spans(question, rules, planned))
 
