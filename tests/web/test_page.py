@@ -365,6 +365,10 @@ def test_calendar_file_and_pdf_downloads(new_page):
     page = open_page(new_page, "ru", DESKTOP)
     enter(page, "ru", **KAZAKH)
     expect(page.locator("#days-used")).to_have_text("72 из 90 дней")
+    # A file is made of the answer on the screen (app.js fetchDocument): wait for the answer that
+    # includes the last planned trip (the days used come already from the three trips made, and
+    # under load the click beat the last check: a file without the plans).
+    expect(page.locator("#trips .trip").nth(4).locator(".trip-verdict")).to_contain_text(KAZAKH_SAYS["ru"]["until"])
     with page.expect_download() as download:
         page.click("#ics")
     ics = open(download.value.path(), encoding="utf-8").read()
