@@ -23,9 +23,10 @@ process an earlier round warmed up).
 PostgreSQL runs in scratch databases created and dropped here (--pg-server). Durability, which
 the output states beside the figures: a PostgreSQL commit returns once its WAL is flushed
 (synchronous_commit and fsync as the server has them, on by default), and an ingest once all
-its chunks' commits are (docs/register.md, "What a crash of the machine may lose"); SQLite runs in WAL mode
-with synchronous=NORMAL as the register does, which is durable against a crash of the process
-but may lose the last commits on a power loss or an OS crash. Travellers get --stays stays each.
+its chunks' commits are (docs/register.md, "What a crash of the machine may lose"); SQLite
+runs in WAL mode with synchronous=NORMAL as the register does, which is durable against a
+crash of the process but may lose the last commits on a power loss or an OS crash. Travellers
+get --stays stays each.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import random
 import socket
@@ -284,8 +286,6 @@ def fresh_process_ingest(src: Path, pg_server: str, log: Path, chunk: int | str,
                               env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     if done.returncode != 0:
         sys.exit(f"the ingest of {src} failed:\n{done.stderr[-3000:]}")
-    import json
-
     return json.loads(done.stdout.strip().splitlines()[-1])["rows_per_s"]
 
 

@@ -37,6 +37,18 @@ def write_csv(path, data, header=HEADER):
     return path
 
 
+def write_log(path, fmt, data, header=HEADER):
+    """The rows as a log of the format `fmt` (csv, jsonl or parquet)."""
+    if fmt == "csv":
+        return write_csv(path, data, header)
+    records = [dict(zip(header, r)) for r in data]
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    else:
+        pq.write_table(pa.table({h: [r[h] for r in records] for h in header}), path)
+    return path
+
+
 def count(register):
     with register.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(s.crossings)).scalar()
@@ -49,14 +61,7 @@ def read_rejects(summary):
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_each_format_ingests_and_a_second_run_changes_nothing(register, tmp_path, fmt):
-    data = rows()
-    path = tmp_path / f"log.{fmt}"
-    if fmt == "csv":
-        write_csv(path, data)
-    elif fmt == "jsonl":
-        path.write_text("".join(json.dumps(dict(zip(HEADER, r))) + "\n" for r in data), encoding="utf-8")
-    else:
-        pq.write_table(pa.table({h: [r[i] for r in data] for i, h in enumerate(HEADER)}), path)
+    path = write_log(tmp_path / f"log.{fmt}", fmt, rows())
     first = ingest(register, path, chunk_size=7)
     assert (first.read, first.stored, first.duplicates, first.rejected) == (20, 20, 0, 0)
     assert first.unpaired == {}
@@ -469,17 +474,6 @@ def test_the_binary_copy_of_a_chunk_reads_back_as_its_values(make_register):
 BASIS_HEADER = HEADER + ["basis", "valid_from", "valid_until", "visa_entries", "visa_duration_days", "visa_kind"]
 
 
-def _write(path, fmt, header, data):
-    if fmt == "csv":
-        return write_csv(path, data, header)
-    records = [dict(zip(header, r)) for r in data]
-    if fmt == "jsonl":
-        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    else:
-        pq.write_table(pa.table({h: [r[h] for r in records] for h in header}), path)
-    return path
-
-
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_an_entrys_basis_in_the_log_counts_as_the_desks_would(register, tmp_path, fmt):
     """docs/basis.md: a visa holder's stay ends with the visa, a permit holder's with the permit,
@@ -493,7 +487,7 @@ def test_an_entrys_basis_in_the_log_counts_as_the_desks_would(register, tmp_path
             row("permit-in", "P0000001", "entry", "01-01", "Residence_Permit ", "", "2025-12-31"),
             row("short-in", "S0000001", "entry", "01-01", "visa", "2025-01-01", "2025-12-31", "", "45", ""),
             row("short-out", "S0000001", "exit", "01-10", "nonsense")]
-    summary = ingest(register, _write(tmp_path / f"log.{fmt}", fmt, BASIS_HEADER, data))
+    summary = ingest(register, write_log(tmp_path / f"log.{fmt}", fmt, data, BASIS_HEADER))
     assert (summary.read, summary.stored, summary.rejected) == (5, 5, 0), read_rejects(summary)
     with register.engine.connect() as conn:
         stored = {r.event_id: r for r in conn.execute(select(s.crossings))}
@@ -561,7 +555,7 @@ def test_parquet_with_bases_stores_by_columns_what_the_row_path_stores(make_regi
                      "ordinary", D(2031, 1, 1), basis[0], basis[1], basis[2], None, None, None])
         data.append([f"q{t}-out", "KAZ", f"Q{t:05d}", "KAZ", "exit", dt.datetime(2025, 3, 1 + t % 28, 9), "HAN",
                      "ordinary", D(2031, 1, 1), "visa" if t % 7 == 0 else None, None, None, None, None, None])
-    path = _write(tmp_path / "bases.parquet", "parquet", header, data)
+    path = write_log(tmp_path / "bases.parquet", "parquet", data, header)
     visa_free = {r[2] for r in data} - {r[2] for r in data if (r[9] or "").strip().lower() not in ("", "visa_free")}
     results, split = [], []
     for fast in (True, False):

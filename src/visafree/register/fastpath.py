@@ -44,15 +44,17 @@ def _no_forbidden(column: pa.ChunkedArray) -> pa.Array:
     test: within ASCII the forbidden characters are exactly the unprintable ones (0x00-0x1f,
     0x7f). Only the other values, with a control character or beyond ASCII, go through the
     regular expression: a pass of RE2 over every column was a third of the checks' time."""
-    printable = pc.fill_null(pc.ascii_is_printable(column), True)
-    printable = printable.combine_chunks() if isinstance(printable, pa.ChunkedArray) else printable
+    printable = _one_array(pc.fill_null(pc.ascii_is_printable(column), True))
     doubtful = pc.invert(printable)
     others = pc.filter(column, doubtful)
     if len(others) == 0:
         return printable
-    clean = pc.invert(pc.match_substring_regex(others, FORBIDDEN))
-    clean = clean.combine_chunks() if isinstance(clean, pa.ChunkedArray) else clean
-    return pc.replace_with_mask(printable, doubtful, clean)
+    return pc.replace_with_mask(printable, doubtful, _one_array(pc.invert(pc.match_substring_regex(others, FORBIDDEN))))
+
+
+def _one_array(values):
+    """A chunked array as one array (replace_with_mask takes no chunks)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _number_form_ok(number: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -157,12 +159,9 @@ def _split(register: Register, table: pa.Table, latest: dt.date) -> tuple[Checke
         expires = pc.cast(table["passport_expires"], pa.date32()) if "passport_expires" in names else pa.nulls(n, pa.date32())
         moment = table["time"]
         ok = pc.and_(ok, pc.is_valid(moment))
-        if pa.types.is_timestamp(time_type):
-            local_date = pc.cast(moment, pa.date32())  # the day (floored: before 1970 too)
-            local_time = pc.cast(moment, pa.time64("us"))  # the time of day
-        else:
-            local_date = pc.cast(moment, pa.date32())
-            local_time = pa.nulls(n, pa.time64("us"))
+        local_date = pc.cast(moment, pa.date32())  # the day (of a timestamp: floored, before 1970 too)
+        local_time = (pc.cast(moment, pa.time64("us")) if pa.types.is_timestamp(time_type)  # the time of day
+                      else pa.nulls(n, pa.time64("us")))  # a log of dates: no time
         ok = pc.and_(ok, pc.fill_null(pc.less_equal(local_date, pa.scalar(latest, pa.date32())), False))
         # An event id twice in the file: duplicates or conflicts, which the row path tells apart.
         if len(pc.unique(event_id)) < n:  # the counts only when there is a repeat (cheaper)
@@ -221,8 +220,8 @@ def chunks(checked: Checked, size: int, apart: int = 1) -> list[pa.Array]:
     half-way, the second, the one after half-way...), so that the chunks `apart` writers store at
     once lie far apart in the key space: each writer's inserts then land in its own part of
     the traveller index rather than in the pages beside another's (bench_register, 2 writers:
-    4.5% more rows/s, medians of 12 fresh-process ingests). Every transaction takes its own locks in the one global order, so
-    the chunks' order does not matter for deadlocks."""
+    4.5% more rows/s, medians of 12 fresh-process ingests). Every transaction takes its own
+    locks in the one global order, so the chunks' order does not matter for deadlocks."""
     buckets = pc.take(checked.table["bucket"], checked.ready)
     order = pc.take(checked.ready, pc.sort_indices(buckets))
     counts = pc.value_counts(buckets)
